@@ -1,0 +1,50 @@
+package steering.model.runtime;
+
+import java.util.List;
+
+/**
+ * Hyperparameters of a loaded Llama-family model, whatever file format it came from.
+ *
+ * @param modelId       stable id of the weights (file or directory name), recorded by vectors and SAEs
+ * @param architecture  "llama" (Llama 2/3, SmolLM, Mistral) or "qwen2"
+ * @param ropeScaling   null, or Llama 3's frequency-dependent scaling
+ */
+public record ModelConfig(
+        String modelId,
+        String architecture,
+        int dModel,
+        int nLayers,
+        int nHeads,
+        int nKvHeads,
+        int headDim,
+        int ffnDim,
+        int vocabSize,
+        int contextLength,
+        float rmsNormEps,
+        float ropeTheta,
+        Llama3RopeScaling ropeScaling,
+        boolean attentionBias,
+        boolean tiedEmbeddings,
+        int bosTokenId,
+        List<Integer> eosTokenIds,
+        String sourceFormat,
+        String weightsType) {
+
+    /** Llama 3.x "rope_type": "llama3" scaling of the rotary frequencies. */
+    public record Llama3RopeScaling(double factor, double lowFreqFactor, double highFreqFactor,
+                                    int originalMaxPositions) {}
+
+    public ModelConfig {
+        if (dModel <= 0 || nLayers <= 0 || nHeads <= 0 || nKvHeads <= 0 || headDim <= 0 || vocabSize <= 0) {
+            throw new IllegalArgumentException("model dimensions must be positive");
+        }
+        if (nHeads % nKvHeads != 0) {
+            throw new IllegalArgumentException("n_heads " + nHeads + " is not a multiple of n_kv_heads " + nKvHeads);
+        }
+        eosTokenIds = List.copyOf(eosTokenIds);
+    }
+
+    public int queryGroupSize() {
+        return nHeads / nKvHeads;
+    }
+}
