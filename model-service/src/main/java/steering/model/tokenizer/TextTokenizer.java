@@ -21,6 +21,9 @@ public final class TextTokenizer implements AutoCloseable {
     public TextTokenizer(Path tokenizerJson, int bosTokenId, boolean addBosByDefault, int vocabSize) throws IOException {
         this.hf = HuggingFaceTokenizer.newInstance(tokenizerJson, Map.of(
                 "addSpecialTokens", "false",
+                "truncation", "false",
+                "padding", "false",
+                "maxLength", String.valueOf(Integer.MAX_VALUE),
                 "tokenizer", tokenizerJson.toString()));
         this.bosTokenId = bosTokenId;
         this.addBosByDefault = addBosByDefault;

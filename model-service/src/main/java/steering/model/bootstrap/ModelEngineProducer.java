@@ -1,0 +1,83 @@
+package steering.model.bootstrap;
+
+import ai.djl.ndarray.NDManager;
+import grpc.health.v1.HealthOuterClass.HealthCheckResponse.ServingStatus;
+import io.quarkus.grpc.runtime.health.GrpcHealthStorage;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.jboss.logging.Logger;
+import steering.model.engine.GenerationEngine;
+import steering.model.loader.LoadedModel;
+import steering.model.loader.ModelLoader;
+
+import java.nio.file.Path;
+
+/**
+ * Loads the configured model in the background at start-up. Until it is loaded the gRPC health check answers
+ * NOT_SERVING and the service's calls UNAVAILABLE, so an orchestrator routes no traffic to a half-started pod.
+ */
+@ApplicationScoped
+public class ModelEngineProducer {
+    private static final Logger LOG = Logger.getLogger(ModelEngineProducer.class);
+
+    @ConfigProperty(name = "steering.model.path")
+    String modelPath;
+
+    @ConfigProperty(name = "steering.model.max-context", defaultValue = "2048")
+    int maxContext;
+
+    @ConfigProperty(name = "steering.model.max-batch", defaultValue = "8")
+    int maxBatch;
+
+    @ConfigProperty(name = "steering.model.queue-limit", defaultValue = "64")
+    int queueLimit;
+
+    @Inject
+    GrpcHealthStorage health;
+
+    private NDManager manager;
+    private volatile GenerationEngine engine;
+
+    void onStart(@Observes StartupEvent event) {
+        System.setProperty("ai.djl.offline", "true"); // the native library comes from Maven, never from the network
+        health.setStatus(GrpcHealthStorage.DEFAULT_SERVICE_NAME, ServingStatus.NOT_SERVING);
+        health.setStatus("steering.v1.ModelService", ServingStatus.NOT_SERVING);
+        Thread loader = new Thread(this::load, "model-loader");
+        loader.setDaemon(true);
+        loader.start();
+    }
+
+    private void load() {
+        long start = System.nanoTime();
+        try {
+            manager = NDManager.newBaseManager();
+            LoadedModel model = ModelLoader.load(Path.of(modelPath), manager, maxContext);
+            engine = new GenerationEngine(model, maxBatch, queueLimit);
+            LOG.infof("loaded %s (%s, %d layers, d_model %d) from %s in %.1f s", model.config().modelId(),
+                    model.config().architecture(), model.config().nLayers(), model.config().dModel(), modelPath,
+                    (System.nanoTime() - start) / 1e9);
+            health.setStatus(GrpcHealthStorage.DEFAULT_SERVICE_NAME, ServingStatus.SERVING);
+            health.setStatus("steering.v1.ModelService", ServingStatus.SERVING);
+        } catch (Throwable t) {
+            LOG.errorf(t, "could not load the model from %s", modelPath);
+        }
+    }
+
+    /** The engine, or null while the model is loading (or failed to load). */
+    public GenerationEngine engine() {
+        return engine;
+    }
+
+    void onStop(@Observes ShutdownEvent event) {
+        GenerationEngine e = engine;
+        if (e != null) {
+            e.close();
+            e.model().close();
+        }
+        if (manager != null) manager.close();
+    }
+}

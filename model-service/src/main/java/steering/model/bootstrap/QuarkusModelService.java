@@ -1,0 +1,16 @@
+package steering.model.bootstrap;
+
+import io.quarkus.grpc.GrpcService;
+import jakarta.inject.Inject;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import steering.model.grpc.ModelServiceImpl;
+
+/** Registers {@link ModelServiceImpl} with Quarkus' gRPC server; the service logic itself is framework-free. */
+@GrpcService
+public class QuarkusModelService extends ModelServiceImpl {
+    @Inject
+    public QuarkusModelService(ModelEngineProducer host,
+                               @ConfigProperty(name = "steering.model.max-request-tokens", defaultValue = "2048") int maxRequestTokens) {
+        super(host::engine, maxRequestTokens);
+    }
+}

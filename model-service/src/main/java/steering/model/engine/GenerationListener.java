@@ -1,0 +1,12 @@
+package steering.model.engine;
+
+/** Receives a generation's progress, on the engine thread, in order. */
+public interface GenerationListener {
+    void onToken(int tokenId, String textDelta);
+
+    void onFinish(FinishReason reason, String textDelta, int promptTokens, int completionTokens);
+
+    void onError(Throwable error);
+
+    enum FinishReason { LENGTH, EOS, STOP_STRING, CANCELLED }
+}

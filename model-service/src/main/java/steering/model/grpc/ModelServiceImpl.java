@@ -1,0 +1,350 @@
+package steering.model.grpc;
+
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import steering.common.grpc.Errors;
+import steering.common.tensor.TensorCodec;
+import steering.model.engine.GenerationEngine;
+import steering.model.engine.GenerationListener;
+import steering.model.engine.GenerationRequest;
+import steering.model.loader.LoadedModel;
+import steering.model.runtime.ForwardResult;
+import steering.model.runtime.ForwardStep;
+import steering.model.runtime.HookPoint;
+import steering.model.runtime.Intervention;
+import steering.model.runtime.ModelConfig;
+import steering.v1.*;
+
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Supplier;
+
+/**
+ * The gRPC face of model-service: validates requests, maps them to the runtime and streams results back. Holds no
+ * model logic and no framework types, so tests serve it from a plain grpc-java server.
+ */
+public class ModelServiceImpl extends ModelServiceGrpc.ModelServiceImplBase {
+    static final int DEFAULT_MAX_TOKENS = 64;
+
+    private final Supplier<GenerationEngine> engineSupplier;
+    private final int maxRequestTokens;
+    private volatile GenerationEngine engine;
+    private LoadedModel model;
+    private ModelConfig cfg;
+    private RequestMapper mapper;
+
+    public ModelServiceImpl(GenerationEngine engine, int maxRequestTokens) {
+        this(() -> engine, maxRequestTokens);
+    }
+
+    /**
+     * @param engineSupplier returns the engine, or null while the model is still loading (calls then get UNAVAILABLE)
+     */
+    public ModelServiceImpl(Supplier<GenerationEngine> engineSupplier, int maxRequestTokens) {
+        this.engineSupplier = engineSupplier;
+        this.maxRequestTokens = maxRequestTokens;
+    }
+
+    /** Binds to the engine on first use; the model may still be loading when the gRPC server starts. */
+    private void ready() {
+        if (engine != null) return;
+        synchronized (this) {
+            if (engine != null) return;
+            GenerationEngine e = engineSupplier.get();
+            if (e == null) throw Errors.unavailable("the model is still loading; retry shortly");
+            model = e.model();
+            cfg = model.config();
+            mapper = new RequestMapper(model, Math.min(maxRequestTokens, cfg.contextLength()));
+            engine = e;
+        }
+    }
+
+    @Override
+    public void getModelInfo(GetModelInfoRequest request, StreamObserver<ModelInfo> out) {
+        try {
+            ready();
+        } catch (Throwable t) {
+            out.onError(Errors.toStatus(t));
+            return;
+        }
+        out.onNext(ModelInfo.newBuilder()
+                .setModelId(cfg.modelId())
+                .setArchitecture(cfg.architecture())
+                .setDModel(cfg.dModel())
+                .setNLayers(cfg.nLayers())
+                .setNHeads(cfg.nHeads())
+                .setNKvHeads(cfg.nKvHeads())
+                .setVocabSize(cfg.vocabSize())
+                .setContextLength(cfg.contextLength())
+                .addAllHookPoints(HookPoint.allNames(cfg.nLayers()))
+                .setDtype("float32")
+                .setDevice("cpu")
+                .setSourceFormat(cfg.sourceFormat())
+                .setWeightsType(cfg.weightsType())
+                .setBosTokenId(cfg.bosTokenId())
+                .addAllEosTokenIds(cfg.eosTokenIds())
+                .setHasChatTemplate(model.chatTemplate() != null)
+                .setMaxRequestTokens(mapper.maxRequestTokens())
+                .setMaxBatchSize(engine.maxBatch())
+                .build());
+        out.onCompleted();
+    }
+
+    @Override
+    public void tokenize(TokenizeRequest request, StreamObserver<TokenizeResponse> out) {
+        try {
+            ready();
+            int[] ids = mapper.promptIds(request.getPrompt(), "prompt", true);
+            TokenizeResponse.Builder b = TokenizeResponse.newBuilder();
+            for (int id : ids) {
+                b.addIds(id);
+                b.addTokens(model.tokenizer().decode(new int[]{id}, false));
+            }
+            out.onNext(b.build());
+            out.onCompleted();
+        } catch (Throwable t) {
+            out.onError(Errors.toStatus(t));
+        }
+    }
+
+    @Override
+    public void detokenize(DetokenizeRequest request, StreamObserver<DetokenizeResponse> out) {
+        try {
+            ready();
+            int[] ids = request.getIdsList().stream().mapToInt(Integer::intValue).toArray();
+            for (int i = 0; i < ids.length; i++) {
+                if (ids[i] < 0 || ids[i] >= cfg.vocabSize()) {
+                    throw Errors.invalid("ids[" + i + "]", "token id " + ids[i] + " is out of range [0, " + (cfg.vocabSize() - 1) + "]");
+                }
+            }
+            out.onNext(DetokenizeResponse.newBuilder()
+                    .setText(model.tokenizer().decode(ids, request.getSkipSpecialTokens())).build());
+            out.onCompleted();
+        } catch (Throwable t) {
+            out.onError(Errors.toStatus(t));
+        }
+    }
+
+    @Override
+    public void generate(GenerateRequest request, StreamObserver<GenerateResponse> out) {
+        ServerCallStreamObserver<GenerateResponse> call = (ServerCallStreamObserver<GenerateResponse>) out;
+        GenerationRequest job;
+        try {
+            ready();
+            job = generationRequest(request);
+        } catch (Throwable t) {
+            out.onError(Errors.toStatus(t));
+            return;
+        }
+        StreamingListener listener = new StreamingListener(call, job.promptIds());
+        try {
+            GenerationEngine.Handle handle = engine.generate(job, listener);
+            call.setOnCancelHandler(handle::cancel);
+        } catch (Throwable t) {
+            out.onError(Errors.toStatus(t));
+        }
+    }
+
+    GenerationRequest generationRequest(GenerateRequest request) {
+        int[] prompt = mapper.promptIds(request.getPrompt(), "prompt", false);
+        SamplingParams s = request.getSampling();
+        int room = mapper.maxRequestTokens() - prompt.length;
+        if (s.getMaxTokens() < 0 || s.getMaxTokens() > room) {
+            throw Errors.invalid("sampling.max_tokens", s.getMaxTokens() + " is outside [0, " + room + "] (the prompt has "
+                    + prompt.length + " of the " + mapper.maxRequestTokens() + " tokens a request may hold)");
+        }
+        if (room < 1) throw Errors.invalid("prompt", "the prompt leaves no room for new tokens");
+        int maxTokens = s.getMaxTokens() == 0 ? Math.min(DEFAULT_MAX_TOKENS, room) : s.getMaxTokens();
+        if (!Float.isFinite(s.getTemperature()) || s.getTemperature() < 0 || s.getTemperature() > 100) {
+            throw Errors.invalid("sampling.temperature", s.getTemperature() + " is outside [0, 100]");
+        }
+        if (s.getTopK() < 0) throw Errors.invalid("sampling.top_k", s.getTopK() + " is outside [0, " + cfg.vocabSize() + "]");
+        if (!Float.isFinite(s.getTopP()) || s.getTopP() < 0 || s.getTopP() > 1) {
+            throw Errors.invalid("sampling.top_p", s.getTopP() + " is outside [0, 1]");
+        }
+        for (int i = 0; i < s.getStopCount(); i++) {
+            if (s.getStop(i).isEmpty()) throw Errors.invalid("sampling.stop[" + i + "]", "stop strings must not be empty");
+        }
+        long seed = s.hasSeed() ? s.getSeed() : ThreadLocalRandom.current().nextLong();
+        List<Intervention> interventions = mapper.interventions(request.getInterventionsList(), prompt.length);
+        return new GenerationRequest(prompt, maxTokens, s.getTemperature(), s.getTopK(), s.getTopP(), seed,
+                List.copyOf(s.getStopList()), s.getIgnoreEos(), interventions);
+    }
+
+    @Override
+    public void score(ScoreRequest request, StreamObserver<ScoreResponse> out) {
+        try {
+            ready();
+            int[] prompt = mapper.promptIds(request.getPrompt(), "prompt", true);
+            if (prompt.length == 0) {
+                if (cfg.bosTokenId() < 0) throw Errors.invalid("prompt", "this model has no BOS token, so the prompt must not be empty");
+                prompt = new int[]{cfg.bosTokenId()};
+            }
+            int[] continuation = switch (request.getContinuationCase()) {
+                case CONTINUATION_TEXT -> model.tokenizer().encode(request.getContinuationText(), false);
+                case CONTINUATION_TOKENS -> mapper.promptIds(Prompt.newBuilder().setTokens(request.getContinuationTokens()).build(),
+                        "continuation_tokens", true);
+                case CONTINUATION_NOT_SET -> new int[0];
+            };
+            if (continuation.length == 0) throw Errors.invalid("continuation", "the continuation is empty: nothing to score");
+            int total = prompt.length + continuation.length;
+            if (total > mapper.maxRequestTokens()) {
+                throw Errors.invalid("continuation", "prompt + continuation have " + total + " tokens, the limit is " + mapper.maxRequestTokens());
+            }
+            List<Intervention> interventions = mapper.interventions(request.getInterventionsList(), prompt.length);
+            int[] all = new int[total];
+            System.arraycopy(prompt, 0, all, 0, prompt.length);
+            System.arraycopy(continuation, 0, all, prompt.length, continuation.length);
+            ForwardResult r = engine.forward(List.of(new ForwardStep(all, 0, -1, interventions, prompt.length - 1, Set.of())))
+                    .join().get(0);
+            ScoreResponse.Builder b = ScoreResponse.newBuilder().setPromptTokens(prompt.length);
+            double totalLogprob = 0;
+            int vocab = cfg.vocabSize();
+            for (int i = 0; i < continuation.length; i++) {
+                int offset = i * vocab;
+                float lp = logSoftmaxAt(r.logits(), offset, vocab, continuation[i]);
+                totalLogprob += lp;
+                b.addTokenIds(continuation[i]).addLogprobs(lp)
+                        .addGreedyTokenIds(steering.model.engine.Sampler.argmax(r.logits(), offset, vocab));
+            }
+            out.onNext(b.setTotalLogprob(totalLogprob).build());
+            out.onCompleted();
+        } catch (Throwable t) {
+            out.onError(Errors.toStatus(t));
+        }
+    }
+
+    static float logSoftmaxAt(float[] logits, int offset, int vocab, int token) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (int j = 0; j < vocab; j++) max = Math.max(max, logits[offset + j]);
+        double sum = 0;
+        for (int j = 0; j < vocab; j++) sum += Math.exp(logits[offset + j] - max);
+        return (float) (logits[offset + token] - max - Math.log(sum));
+    }
+
+    @Override
+    public void captureActivations(CaptureActivationsRequest request, StreamObserver<CaptureActivationsResponse> out) {
+        ServerCallStreamObserver<CaptureActivationsResponse> call = (ServerCallStreamObserver<CaptureActivationsResponse>) out;
+        try {
+            ready();
+            if (request.getInputsCount() == 0) throw Errors.invalid("inputs", "at least one input is required");
+            List<HookPoint> hooks = mapper.hooks(request.getHooksList(), "hooks");
+            List<int[]> inputs = new ArrayList<>();
+            for (int i = 0; i < request.getInputsCount(); i++) inputs.add(mapper.promptIds(request.getInputs(i), "inputs[" + i + "]", false));
+            PositionSelection sel = request.getSelection();
+            if (sel.getFromIndex() < 0) throw Errors.invalid("selection.from_index", sel.getFromIndex() + " must be >= 0");
+            boolean mean = request.getReduction() == Reduction.MEAN;
+            // validate every input before any work, so a bad one fails the call up front
+            List<List<Integer>> selected = new ArrayList<>();
+            List<List<Intervention>> interventions = new ArrayList<>();
+            for (int i = 0; i < inputs.size(); i++) {
+                selected.add(selectPositions(inputs.get(i), sel, "inputs[" + i + "]"));
+                interventions.add(mapper.interventions(request.getInterventionsList(), inputs.get(i).length));
+            }
+            Set<HookPoint> hookSet = new LinkedHashSet<>(hooks);
+            for (int i = 0; i < inputs.size(); i++) {
+                if (call.isCancelled()) return;
+                int[] ids = inputs.get(i);
+                ForwardResult r = engine.forward(List.of(new ForwardStep(ids, 0, -1, interventions.get(i), ids.length, hookSet)))
+                        .join().get(0);
+                for (HookPoint h : hooks) {
+                    out.onNext(captureMessage(i, h, ids, selected.get(i), r.captured().get(h), mean));
+                }
+            }
+            out.onCompleted();
+        } catch (Throwable t) {
+            if (!call.isCancelled()) out.onError(Errors.toStatus(t));
+        }
+    }
+
+    private static List<Integer> selectPositions(int[] ids, PositionSelection sel, String field) {
+        List<Integer> positions = new ArrayList<>();
+        if (sel.getPositionsCount() > 0) {
+            for (int j = 0; j < sel.getPositionsCount(); j++) {
+                int p = sel.getPositions(j);
+                int abs = p < 0 ? ids.length + p : p;
+                if (abs < 0 || abs >= ids.length) {
+                    throw Errors.invalid("selection.positions[" + j + "]", p + " is outside [" + (-ids.length) + ", "
+                            + (ids.length - 1) + "] for " + field + " (" + ids.length + " tokens)");
+                }
+                positions.add(abs);
+            }
+        } else {
+            for (int p = sel.getFromIndex(); p < ids.length; p++) positions.add(p);
+        }
+        if (sel.getExcludeBos()) positions.removeIf(p -> p == 0);
+        if (positions.isEmpty()) throw Errors.invalid("selection", "selects no position of " + field + " (" + ids.length + " tokens)");
+        return positions;
+    }
+
+    private CaptureActivationsResponse captureMessage(int index, HookPoint hook, int[] ids, List<Integer> positions,
+                                                      float[] rows, boolean mean) {
+        int d = cfg.dModel();
+        float[] data;
+        Tensor tensor;
+        if (mean) {
+            double[] acc = new double[d];
+            for (int p : positions) for (int j = 0; j < d; j++) acc[j] += rows[p * d + j];
+            data = new float[d];
+            for (int j = 0; j < d; j++) data[j] = (float) (acc[j] / positions.size());
+            tensor = TensorCodec.ofFloats(data, d);
+        } else {
+            data = new float[positions.size() * d];
+            for (int k = 0; k < positions.size(); k++) System.arraycopy(rows, positions.get(k) * d, data, k * d, d);
+            tensor = TensorCodec.ofFloats(data, positions.size(), d);
+        }
+        CaptureActivationsResponse.Builder b = CaptureActivationsResponse.newBuilder()
+                .setInputIndex(index).setHook(hook.name()).setActivations(tensor).addAllPositions(positions);
+        for (int id : ids) b.addTokenIds(id);
+        return b.build();
+    }
+
+    /** Streams a generation to one client; engine callbacks arrive on the engine thread, one at a time. */
+    private static final class StreamingListener implements GenerationListener {
+        private final ServerCallStreamObserver<GenerateResponse> call;
+        private final int[] promptIds;
+        private boolean first = true;
+
+        StreamingListener(ServerCallStreamObserver<GenerateResponse> call, int[] promptIds) {
+            this.call = call;
+            this.promptIds = promptIds;
+        }
+
+        private GenerateResponse.Builder builder() {
+            GenerateResponse.Builder b = GenerateResponse.newBuilder();
+            if (first) {
+                for (int id : promptIds) b.addPromptTokenIds(id);
+                first = false;
+            }
+            return b;
+        }
+
+        @Override
+        public void onToken(int tokenId, String textDelta) {
+            if (call.isCancelled()) return;
+            call.onNext(builder().addTokenIds(tokenId).setTextDelta(textDelta).build());
+        }
+
+        @Override
+        public void onFinish(FinishReason reason, String textDelta, int promptTokens, int completionTokens) {
+            if (call.isCancelled()) return;
+            steering.v1.FinishReason wire = switch (reason) {
+                case LENGTH -> steering.v1.FinishReason.FINISH_REASON_LENGTH;
+                case EOS -> steering.v1.FinishReason.FINISH_REASON_EOS;
+                case STOP_STRING -> steering.v1.FinishReason.FINISH_REASON_STOP_STRING;
+                case CANCELLED -> steering.v1.FinishReason.FINISH_REASON_CANCELLED;
+            };
+            call.onNext(builder().setTextDelta(textDelta).setFinishReason(wire)
+                    .setUsage(Usage.newBuilder().setPromptTokens(promptTokens).setCompletionTokens(completionTokens)).build());
+            call.onCompleted();
+        }
+
+        @Override
+        public void onError(Throwable error) {
+            if (!call.isCancelled()) call.onError(Errors.toStatus(error));
+        }
+    }
+}
