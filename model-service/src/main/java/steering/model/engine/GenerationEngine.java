@@ -64,6 +64,7 @@ public final class GenerationEngine implements AutoCloseable {
     private final List<Running> running = new ArrayList<>();
     private final Thread thread;
     private volatile boolean closed;
+    private volatile int active;
     private final Object wake = new Object();
 
     /**
@@ -86,6 +87,16 @@ public final class GenerationEngine implements AutoCloseable {
 
     public int maxBatch() {
         return cache.slots();
+    }
+
+    /** Generations currently decoding (not counting queued ones). */
+    public int activeSequences() {
+        return active;
+    }
+
+    /** Requests waiting in the queue. */
+    public int queuedRequests() {
+        return inbox.size();
     }
 
     /** Queues a generation; throws RejectedExecutionException when the queue is full. */
@@ -122,7 +133,9 @@ public final class GenerationEngine implements AutoCloseable {
                     continue;
                 }
                 admit();
+                active = running.size();
                 if (!running.isEmpty()) decodeStep();
+                active = running.size();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
@@ -131,6 +144,7 @@ public final class GenerationEngine implements AutoCloseable {
                 LOG.log(Level.SEVERE, "decode step failed", t);
                 for (Running r : running) safely(() -> r.listener.onError(t));
                 running.clear();
+                active = 0;
             }
         }
     }
