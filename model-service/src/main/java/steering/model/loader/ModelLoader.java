@@ -99,7 +99,6 @@ public final class ModelLoader {
             if (eosId >= 0) eos.add((int) eosId);
             long eotId = gguf.getLong("tokenizer.ggml.eot_token_id", -1);
             if (eotId >= 0 && eotId != eosId) eos.add((int) eotId);
-            GgufTensorInfo embedding = gguf.tensor("token_embd.weight");
             ModelConfig cfg = new ModelConfig(
                     stripExtension(file.getFileName().toString()), arch, d,
                     (int) require(gguf, p + "block_count"), heads,
@@ -115,7 +114,7 @@ public final class ModelLoader {
                     gguf.tensor("output.weight") == null,
                     (int) gguf.getLong("tokenizer.ggml.bos_token_id", -1),
                     eos,
-                    "gguf", embedding == null ? "unknown" : embedding.type().name());
+                    "gguf", predominantType(gguf));
             addChatEndTokens(gguf, tokens, eos);
             cfg = withEos(cfg, eos);
             Path tokenizerJson = Files.createTempFile("gguf-tokenizer-", ".json");
@@ -157,6 +156,13 @@ public final class ModelLoader {
         String bosText = cfg.bosTokenId() >= 0 && tokenizer.addsBosByDefault()
                 ? tokenizer.decode(new int[]{cfg.bosTokenId()}, false) : "";
         return ChatTemplate.detect(jinja, bosText);
+    }
+
+    /** The type most weights are stored in (e.g. Q4_1), which names a quantized file better than any one tensor. */
+    private static String predominantType(GgufFile gguf) {
+        java.util.Map<String, Long> elements = new java.util.HashMap<>();
+        for (GgufTensorInfo t : gguf.tensors()) elements.merge(t.type().name(), t.elementCount(), Long::sum);
+        return elements.entrySet().stream().max(java.util.Map.Entry.comparingByValue()).map(java.util.Map.Entry::getKey).orElse("unknown");
     }
 
     private static long require(GgufFile gguf, String key) throws IOException {

