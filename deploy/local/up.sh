@@ -45,8 +45,8 @@ start() { # name, port, command...
   echo $! > "$run/$name.pid"
 }
 
-start model-service 50051 env STEERING_MODEL_PATH="$model" MODEL_SERVICE_PORT=50051 \
-  java -Dai.djl.offline=true -jar model-service/target/quarkus-app/quarkus-run.jar
+start model-service 50051 env STEERING_MODEL_PATH="$model" MODEL_SERVICE_PORT=50051 OMP_WAIT_POLICY=PASSIVE \
+  java -Xmx1g -Dai.djl.offline=true -jar model-service/target/quarkus-app/quarkus-run.jar
 
 echo "==> waiting for model-service to load the model and report SERVING"
 if ! timeout 300 java -jar cli/target/steer.jar wait --model-service 127.0.0.1:50051; then
