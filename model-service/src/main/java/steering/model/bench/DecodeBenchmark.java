@@ -51,6 +51,9 @@ public final class DecodeBenchmark {
             long t0 = System.nanoTime();
             LoadedModel model = ModelLoader.load(modelPath, manager, 2048);
             System.err.printf(Locale.ROOT, "loaded %s in %.1f s%n", model.config().modelId(), (System.nanoTime() - t0) / 1e9);
+            System.gc(); // as the service does: hand the loader's temporary float arrays back before measuring memory
+            long[] loaded = memory();
+            System.err.printf(Locale.ROOT, "resident after load: %.0f MB%n", loaded[0] / 1e6);
             long weightBytes = weightBytes(model);
             int d = model.config().dModel();
             int layer = model.config().nLayers() / 2;
@@ -69,6 +72,7 @@ public final class DecodeBenchmark {
                 System.err.println("warm-up ...");
                 run(engine, prompt, 8, 1, List.of());
                 run(engine, prompt, 8, maxBatch, List.of(steer));
+                System.err.printf(Locale.ROOT, "resident after warm-up: %.0f MB%n", memory()[0] / 1e6);
                 List<String> rows = new ArrayList<>();
                 for (int b : batches) {
                     double plain = 0, steered = 0;
@@ -78,6 +82,7 @@ public final class DecodeBenchmark {
                         plain = Math.max(plain, run(engine, prompt, tokens, b, List.of()));
                         steered = Math.max(steered, run(engine, prompt, tokens, b, List.of(steer)));
                     }
+                    System.err.printf(Locale.ROOT, "resident after batch %d: %.0f MB%n", b, memory()[0] / 1e6);
                     rows.add(String.format(Locale.ROOT, "| decode batch %d | %.1f | %.1f | %.3f |", b, plain, steered, steered / plain));
                 }
                 double prefillRate = prefill(model, prefill, repeats);

@@ -57,6 +57,7 @@ public class ModelEngineProducer {
             manager = NDManager.newBaseManager();
             LoadedModel model = ModelLoader.load(Path.of(modelPath), manager, maxContext);
             engine = new GenerationEngine(model, maxBatch, queueLimit);
+            System.gc(); // the weights now live in native memory: return the loader's temporary float arrays
             LOG.infof("loaded %s (%s, %d layers, d_model %d) from %s in %.1f s", model.config().modelId(),
                     model.config().architecture(), model.config().nLayers(), model.config().dModel(), modelPath,
                     (System.nanoTime() - start) / 1e9);

@@ -131,30 +131,50 @@ public final class LlamaTransformer implements AutoCloseable {
             List<Map<HookPoint, float[]>> captured = new ArrayList<>();
             for (int b = 0; b < steps.size(); b++) captured.add(new HashMap<>());
 
-            int qDim = cfg.nHeads() * cfg.headDim();
-            int kvDim = cfg.nKvHeads() * cfg.headDim();
+            Step step = new Step(steps, rowStart, n, cos, sin, decode, cache, additions, captureSites, captured);
             for (int l = 0; l < layers.length; l++) {
-                Layer w = layers[l];
-                x = hook(x, new HookPoint(l, HookPoint.Site.PRE), additions, captureSites, steps, rowStart, captured);
-                NDArray qkv = rmsNorm(x, w.attnNorm()).matMul(w.wQkv());
-                if (w.bQkv() != null) qkv = qkv.add(w.bQkv());
-                NDArray qk = rope(qkv.get(":, :{}", qDim + kvDim).reshape(n, cfg.nHeads() + cfg.nKvHeads(), cfg.headDim()), cos, sin);
-                NDArray q = qk.get(":, :{}, :", cfg.nHeads());
-                NDArray k = qk.get(":, {}:, :", cfg.nHeads());
-                NDArray v = qkv.get(":, {}:", qDim + kvDim).reshape(n, cfg.nKvHeads(), cfg.headDim());
-                NDArray attn = decode
-                        ? attendDecode(l, q, k, v, steps, cache)
-                        : attendPerSequence(l, q, k, v, steps, rowStart, cache);
-                x = x.add(attn.matMul(w.wOut()));
-                x = hook(x, new HookPoint(l, HookPoint.Site.MID), additions, captureSites, steps, rowStart, captured);
-                NDArray gateUp = rmsNorm(x, w.mlpNorm()).matMul(w.wGateUp());
-                NDArray gate = gateUp.get(":, :{}", cfg.ffnDim());
-                NDArray up = gateUp.get(":, {}:", cfg.ffnDim());
-                x = x.add(gate.mul(Activation.sigmoid(gate)).mul(up).matMul(w.wDown()));
-                x = hook(x, new HookPoint(l, HookPoint.Site.POST), additions, captureSites, steps, rowStart, captured);
+                // each layer's intermediates are freed when the layer ends, not when the step ends: a long prefill
+                // would otherwise hold every layer's activations at once (hundreds of MB for 256 tokens)
+                NDArray input = x;
+                try (NDScope layerScope = new NDScope()) {
+                    x = block(l, input, step);
+                    NDScope.unregister(x);
+                }
+                if (l > 0) input.close(); // the previous block's output, kept alive by hand (block 0's is the embedding)
             }
+            NDScope.register(x); // back under the step's scope
             return logits(x, steps, rowStart, captured);
         }
+    }
+
+    /** What every block of one forward step shares. */
+    private record Step(List<ForwardStep> steps, int[] rowStart, int n, NDArray cos, NDArray sin, boolean decode,
+                        KvCache cache, Map<Integer, NDArray> additions, Map<Integer, List<Integer>> captureSites,
+                        List<Map<HookPoint, float[]>> captured) {}
+
+    /** Block l: attention then MLP, each added to the residual stream, with the hook sites between them. */
+    private NDArray block(int l, NDArray x, Step s) {
+        Layer w = layers[l];
+        int n = s.n();
+        int qDim = cfg.nHeads() * cfg.headDim();
+        int kvDim = cfg.nKvHeads() * cfg.headDim();
+        x = hook(x, new HookPoint(l, HookPoint.Site.PRE), s);
+        NDArray qkv = rmsNorm(x, w.attnNorm()).matMul(w.wQkv());
+        if (w.bQkv() != null) qkv = qkv.add(w.bQkv());
+        NDArray qk = rope(qkv.get(":, :{}", qDim + kvDim).reshape(n, cfg.nHeads() + cfg.nKvHeads(), cfg.headDim()), s.cos(), s.sin());
+        NDArray q = qk.get(":, :{}, :", cfg.nHeads());
+        NDArray k = qk.get(":, {}:, :", cfg.nHeads());
+        NDArray v = qkv.get(":, {}:", qDim + kvDim).reshape(n, cfg.nKvHeads(), cfg.headDim());
+        NDArray attn = s.decode()
+                ? attendDecode(l, q, k, v, s.steps(), s.cache())
+                : attendPerSequence(l, q, k, v, s.steps(), s.rowStart(), s.cache());
+        x = x.add(attn.matMul(w.wOut()));
+        x = hook(x, new HookPoint(l, HookPoint.Site.MID), s);
+        NDArray gateUp = rmsNorm(x, w.mlpNorm()).matMul(w.wGateUp());
+        NDArray gate = gateUp.get(":, :{}", cfg.ffnDim());
+        NDArray up = gateUp.get(":, {}:", cfg.ffnDim());
+        x = x.add(gate.mul(Activation.sigmoid(gate)).mul(up).matMul(w.wDown()));  // SwiGLU
+        return hook(x, new HookPoint(l, HookPoint.Site.POST), s);
     }
 
     private static boolean slotsArePrefix(List<ForwardStep> steps) {
@@ -164,16 +184,15 @@ public final class LlamaTransformer implements AutoCloseable {
         return true;
     }
 
-    private NDArray hook(NDArray x, HookPoint site, Map<Integer, NDArray> additions,
-                         Map<Integer, List<Integer>> captureSites, List<ForwardStep> steps, int[] rowStart,
-                         List<Map<HookPoint, float[]>> captured) {
-        NDArray add = additions.get(site.ordinal());
+    /** A hook site: add the batch's interventions for this site, then copy out what read hooks asked for. */
+    private NDArray hook(NDArray x, HookPoint site, Step s) {
+        NDArray add = s.additions().get(site.ordinal());
         if (add != null) x = x.add(add);
-        List<Integer> readers = captureSites.get(site.ordinal());
+        List<Integer> readers = s.captureSites().get(site.ordinal());
         if (readers != null) {
             for (int b : readers) {
-                ForwardStep s = steps.get(b);
-                captured.get(b).put(site, x.get("{}:{}", rowStart[b], rowStart[b] + s.length()).toFloatArray());
+                int start = s.rowStart()[b];
+                s.captured().get(b).put(site, x.get("{}:{}", start, start + s.steps().get(b).length()).toFloatArray());
             }
         }
         return x;
