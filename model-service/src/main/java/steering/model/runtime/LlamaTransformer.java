@@ -223,13 +223,19 @@ public final class LlamaTransformer implements AutoCloseable {
         NDArray values = cache.values(layer);
         int maxLen = 0;
         boolean ragged = false;
+        long[] slots = new long[b];
+        long[] positions = new long[b];
         for (int i = 0; i < b; i++) {
             int pos = steps.get(i).startPosition();
-            keys.set(new NDIndex("{}, :, {}, :", i, pos), k.get(i));
-            values.set(new NDIndex("{}, :, {}, :", i, pos), v.get(i));
+            slots[i] = i;
+            positions[i] = pos;
             if (i > 0 && pos + 1 != maxLen) ragged = true;
             maxLen = Math.max(maxLen, pos + 1);
         }
+        // one advanced-index write per tensor puts every sequence's new key at its own position
+        NDIndex at = new NDIndex("{}, :, {}", manager.create(slots), manager.create(positions));
+        keys.set(at, k);
+        values.set(at, v);
         NDArray kc = keys.get(":{}, :, :{}, :", b, maxLen);                 // [B, K, T, hd]
         NDArray vc = values.get(":{}, :, :{}, :", b, maxLen);
         NDArray qg = q.reshape(b, cfg.nKvHeads(), cfg.queryGroupSize(), cfg.headDim()); // [B, K, g, hd]
