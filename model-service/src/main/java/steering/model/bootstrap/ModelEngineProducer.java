@@ -39,6 +39,9 @@ public class ModelEngineProducer {
     @Inject
     GrpcHealthStorage health;
 
+    @Inject
+    io.micrometer.core.instrument.MeterRegistry registry;
+
     private NDManager manager;
     private volatile GenerationEngine engine;
 
@@ -56,7 +59,7 @@ public class ModelEngineProducer {
         try {
             manager = NDManager.newBaseManager();
             LoadedModel model = ModelLoader.load(Path.of(modelPath), manager, maxContext);
-            engine = new GenerationEngine(model, maxBatch, queueLimit);
+            engine = new GenerationEngine(model, maxBatch, queueLimit, new EngineMetrics(registry, this::engine));
             System.gc(); // the weights now live in native memory: return the loader's temporary float arrays
             LOG.infof("loaded %s (%s, %d layers, d_model %d) from %s in %.1f s", model.config().modelId(),
                     model.config().architecture(), model.config().nLayers(), model.config().dModel(), modelPath,

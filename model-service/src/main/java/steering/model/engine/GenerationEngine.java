@@ -58,6 +58,7 @@ public final class GenerationEngine implements AutoCloseable {
     private record Pending(GenerationRequest request, GenerationListener listener, Handle handle) {}
 
     private final LoadedModel model;
+    private final EngineObserver observer;
     private final ModelConfig cfg;
     private final KvCache cache;
     private final BlockingQueue<Object> inbox;
@@ -72,7 +73,12 @@ public final class GenerationEngine implements AutoCloseable {
      * @param queueLimit requests waiting for a slot before new ones are refused
      */
     public GenerationEngine(LoadedModel model, int maxBatch, int queueLimit) {
+        this(model, maxBatch, queueLimit, EngineObserver.NONE);
+    }
+
+    public GenerationEngine(LoadedModel model, int maxBatch, int queueLimit, EngineObserver observer) {
         this.model = model;
+        this.observer = observer;
         this.cfg = model.config();
         this.cache = new KvCache(model.transformer().manager(), cfg, maxBatch, 128, cfg.contextLength());
         this.inbox = new ArrayBlockingQueue<>(queueLimit);
@@ -162,7 +168,10 @@ public final class GenerationEngine implements AutoCloseable {
             inbox.poll();
             if (job instanceof OneShot o) {
                 try {
-                    o.result.complete(model.transformer().forward(o.steps, null));
+                    long start = System.nanoTime();
+                    List<ForwardResult> results = model.transformer().forward(o.steps, null);
+                    observer.onOneShot(o.steps.stream().mapToInt(ForwardStep::length).sum(), System.nanoTime() - start);
+                    o.result.complete(results);
                 } catch (Throwable t) {
                     o.result.completeExceptionally(t);
                 }
@@ -181,13 +190,17 @@ public final class GenerationEngine implements AutoCloseable {
         int slot = running.size();
         int[] prompt = p.request.promptIds();
         try {
+            long start = System.nanoTime();
             ForwardResult out = model.transformer().forward(List.of(new ForwardStep(prompt, 0, slot,
                     p.request.interventions(), prompt.length - 1, java.util.Set.of())), cache).get(0);
+            observer.onPrefill(prompt.length, System.nanoTime() - start);
             r.position = prompt.length;
             running.add(r);
             accept(r, out.logits(), 0);
         } catch (Throwable t) {
+            running.remove(r);
             safely(() -> p.listener.onError(t));
+            return;
         }
         if (isFinished(r)) retire(r);
     }
@@ -198,7 +211,9 @@ public final class GenerationEngine implements AutoCloseable {
             Running r = running.get(slot);
             steps.add(ForwardStep.decode(r.lastToken, r.position, slot, r.request.interventions()));
         }
+        long start = System.nanoTime();
         List<ForwardResult> results = model.transformer().forward(steps, cache);
+        observer.onDecodeStep(steps.size(), System.nanoTime() - start);
         List<Running> finished = new ArrayList<>();
         for (int i = 0; i < running.size(); i++) {
             Running r = running.get(i);
