@@ -1,0 +1,139 @@
+package steering.gateway.grpc;
+
+import io.grpc.Context;
+import io.grpc.Deadline;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import steering.common.grpc.Errors;
+import steering.gateway.mesh.MeshClients;
+import steering.v1.*;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The gateway's gRPC API. Generation is relayed to model-service with the steering resolved into interventions;
+ * cancellation and deadlines of the incoming call carry over to the outgoing one (gRPC Context), and a dependency
+ * that is down surfaces as UNAVAILABLE.
+ */
+public class SteeringServiceImpl extends SteeringGrpc.SteeringImplBase {
+    /** Applied when a client sends no deadline, so that no call can hang forever on a stuck dependency. */
+    static final long DEFAULT_DEADLINE_SECONDS = 600;
+
+    private final MeshClients mesh;
+    private final SteeringResolver resolver = new SteeringResolver();
+
+    public SteeringServiceImpl(MeshClients mesh) {
+        this.mesh = mesh;
+    }
+
+    private static <S extends io.grpc.stub.AbstractStub<S>> S withDeadline(S stub) {
+        Deadline incoming = Context.current().getDeadline();
+        return incoming != null ? stub : stub.withDeadlineAfter(DEFAULT_DEADLINE_SECONDS, TimeUnit.SECONDS);
+    }
+
+    @Override
+    public void getModelInfo(GetModelInfoRequest request, StreamObserver<ModelInfo> out) {
+        try {
+            out.onNext(withDeadline(mesh.modelBlocking()).getModelInfo(request));
+            out.onCompleted();
+        } catch (Throwable t) {
+            out.onError(Errors.toStatus(t));
+        }
+    }
+
+    @Override
+    public void generate(SteeredGenerateRequest request, StreamObserver<GenerateResponse> out) {
+        GenerateRequest downstream;
+        try {
+            downstream = GenerateRequest.newBuilder().setPrompt(request.getPrompt()).setSampling(request.getSampling())
+                    .addAllInterventions(resolver.resolve(request.getSteeringList(), "steering")).build();
+        } catch (Throwable t) {
+            out.onError(Errors.toStatus(t));
+            return;
+        }
+        ServerCallStreamObserver<GenerateResponse> call = (ServerCallStreamObserver<GenerateResponse>) out;
+        withDeadline(mesh.model()).generate(downstream, new ClientResponseObserver<GenerateRequest, GenerateResponse>() {
+            @Override
+            public void beforeStart(ClientCallStreamObserver<GenerateRequest> requestStream) {
+                // the client going away cancels the model-service call too
+                call.setOnCancelHandler(() -> requestStream.cancel("client cancelled", null));
+            }
+
+            @Override
+            public void onNext(GenerateResponse value) {
+                if (!call.isCancelled()) call.onNext(value);
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                if (!call.isCancelled()) call.onError(Errors.toStatus(t));
+            }
+
+            @Override
+            public void onCompleted() {
+                if (!call.isCancelled()) call.onCompleted();
+            }
+        });
+    }
+
+    @Override
+    public void compare(CompareRequest request, StreamObserver<CompareResponse> out) {
+        try {
+            if (request.getConfigsCount() == 0) throw Errors.invalid("configs", "at least one configuration is required");
+            int samples = request.getSamples() == 0 ? 1 : request.getSamples();
+            if (samples < 1 || samples > 64) throw Errors.invalid("samples", samples + " is outside [1, 64]");
+            long seed = request.getSampling().hasSeed() ? request.getSampling().getSeed() : ThreadLocalRandom.current().nextLong(1L << 48);
+            List<GenerateRequest> jobs = new ArrayList<>();
+            List<ComparedGeneration.Builder> results = new ArrayList<>();
+            for (int c = 0; c < request.getConfigsCount(); c++) {
+                SteeringConfig config = request.getConfigs(c);
+                List<Intervention> ivs = resolver.resolve(config.getSteeringList(), "configs[" + c + "].steering");
+                for (int s = 0; s < samples; s++) {
+                    jobs.add(GenerateRequest.newBuilder().setPrompt(request.getPrompt())
+                            .setSampling(request.getSampling().toBuilder().setSeed(seed + s)).addAllInterventions(ivs).build());
+                    results.add(ComparedGeneration.newBuilder().setLabel(config.getLabel().isEmpty() ? "config " + c : config.getLabel())
+                            .setSample(s).setSeed(seed + s));
+                }
+            }
+            // all at once: model-service decodes them in one batch
+            List<CompletableFuture<ComparedGeneration>> futures = new ArrayList<>();
+            for (int i = 0; i < jobs.size(); i++) futures.add(collect(jobs.get(i), results.get(i)));
+            CompareResponse.Builder response = CompareResponse.newBuilder();
+            for (CompletableFuture<ComparedGeneration> f : futures) response.addGenerations(f.join());
+            out.onNext(response.build());
+            out.onCompleted();
+        } catch (Throwable t) {
+            out.onError(Errors.toStatus(t));
+        }
+    }
+
+    private CompletableFuture<ComparedGeneration> collect(GenerateRequest job, ComparedGeneration.Builder result) {
+        CompletableFuture<ComparedGeneration> done = new CompletableFuture<>();
+        StringBuilder text = new StringBuilder();
+        withDeadline(mesh.model()).generate(job, new StreamObserver<>() {
+            @Override
+            public void onNext(GenerateResponse r) {
+                text.append(r.getTextDelta());
+                result.addAllTokenIds(r.getTokenIdsList());
+                if (r.getFinishReason() != FinishReason.FINISH_REASON_UNSPECIFIED) result.setFinishReason(r.getFinishReason());
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                done.completeExceptionally(t);
+            }
+
+            @Override
+            public void onCompleted() {
+                done.complete(result.setText(text.toString()).build());
+            }
+        });
+        return done;
+    }
+}

@@ -1,0 +1,189 @@
+package steering.gateway.openai;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.util.JsonFormat;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import steering.common.grpc.Errors;
+import steering.gateway.grpc.SteeringResolver;
+import steering.v1.*;
+
+import java.util.Iterator;
+import java.util.UUID;
+
+/**
+ * The OpenAI-compatible API's logic, without HTTP: requests in the OpenAI shape (plus an optional "steering" array
+ * of SteeringSpec in proto JSON form) become model-service Generate requests; results come back as OpenAI JSON.
+ */
+public final class OpenAiCompat {
+    public enum Kind { CHAT, COMPLETION }
+
+    static final ObjectMapper JSON = new ObjectMapper();
+    private final SteeringResolver resolver = new SteeringResolver();
+
+    /** A parsed request: the downstream Generate call and what the response needs to echo. */
+    public record Parsed(GenerateRequest request, String model, boolean stream, String id, long created, Kind kind) {}
+
+    public Parsed parse(JsonNode body, Kind kind, String servedModel) {
+        if (body == null || !body.isObject()) throw Errors.invalid("body", "a JSON object is required");
+        Prompt.Builder prompt = Prompt.newBuilder();
+        if (kind == Kind.CHAT) {
+            JsonNode messages = body.get("messages");
+            if (messages == null || !messages.isArray() || messages.isEmpty()) {
+                throw Errors.invalid("messages", "a non-empty array of {role, content} is required");
+            }
+            ChatMessages.Builder chat = ChatMessages.newBuilder();
+            for (int i = 0; i < messages.size(); i++) {
+                JsonNode m = messages.get(i);
+                chat.addMessages(ChatMessage.newBuilder().setRole(m.path("role").asText()).setContent(content(m.get("content"), i)));
+            }
+            prompt.setChat(chat);
+        } else {
+            JsonNode p = body.get("prompt");
+            if (p == null || !(p.isTextual() || (p.isArray() && p.size() == 1 && p.get(0).isTextual()))) {
+                throw Errors.invalid("prompt", "a string (or an array with one string) is required");
+            }
+            prompt.setText(p.isTextual() ? p.asText() : p.get(0).asText());
+        }
+        SamplingParams.Builder sampling = SamplingParams.newBuilder();
+        int maxTokens = body.has("max_completion_tokens") ? body.get("max_completion_tokens").asInt()
+                : body.path("max_tokens").asInt(kind == Kind.COMPLETION ? 16 : 0);
+        if (maxTokens < 0) throw Errors.invalid("max_tokens", maxTokens + " must be >= 0");
+        sampling.setMaxTokens(maxTokens);
+        // OpenAI's default temperature is 1 (sampling); 0 means greedy in both APIs
+        sampling.setTemperature((float) body.path("temperature").asDouble(1.0));
+        if (body.has("top_p")) sampling.setTopP((float) body.get("top_p").asDouble());
+        if (body.has("seed") && !body.get("seed").isNull()) sampling.setSeed(body.get("seed").asLong());
+        JsonNode stop = body.get("stop");
+        if (stop != null && stop.isTextual()) sampling.addStop(stop.asText());
+        if (stop != null && stop.isArray()) stop.forEach(s -> sampling.addStop(s.asText()));
+        int n = body.path("n").asInt(1);
+        if (n != 1) throw Errors.invalid("n", n + " is not supported; only n = 1");
+
+        GenerateRequest.Builder req = GenerateRequest.newBuilder().setPrompt(prompt).setSampling(sampling);
+        JsonNode steering = body.get("steering");
+        if (steering != null && !steering.isNull()) {
+            if (!steering.isArray()) throw Errors.invalid("steering", "an array of SteeringSpec objects is expected");
+            SteeredGenerateRequest.Builder specs = SteeredGenerateRequest.newBuilder();
+            for (int i = 0; i < steering.size(); i++) {
+                SteeringSpec.Builder spec = SteeringSpec.newBuilder();
+                try {
+                    JsonFormat.parser().merge(steering.get(i).toString(), spec);
+                } catch (InvalidProtocolBufferException e) {
+                    throw Errors.invalid("steering[" + i + "]", e.getMessage());
+                }
+                specs.addSteering(spec);
+            }
+            req.addAllInterventions(resolver.resolve(specs.getSteeringList(), "steering"));
+        }
+        String prefix = kind == Kind.CHAT ? "chatcmpl-" : "cmpl-";
+        return new Parsed(req.build(), body.path("model").asText(servedModel), body.path("stream").asBoolean(false),
+                prefix + UUID.randomUUID(), System.currentTimeMillis() / 1000, kind);
+    }
+
+    private static String content(JsonNode c, int index) {
+        if (c == null || c.isNull()) return "";
+        if (c.isTextual()) return c.asText();
+        if (c.isArray()) { // [{type: text, text: ...}] parts
+            StringBuilder sb = new StringBuilder();
+            c.forEach(part -> sb.append(part.path("text").asText()));
+            return sb.toString();
+        }
+        throw Errors.invalid("messages[" + index + "].content", "a string or an array of text parts is expected");
+    }
+
+    /** Runs a non-streaming request to the end and renders the OpenAI response. */
+    public ObjectNode complete(Parsed p, Iterator<GenerateResponse> stream) {
+        StringBuilder text = new StringBuilder();
+        FinishReason finish = FinishReason.FINISH_REASON_UNSPECIFIED;
+        Usage usage = Usage.getDefaultInstance();
+        while (stream.hasNext()) {
+            GenerateResponse r = stream.next();
+            text.append(r.getTextDelta());
+            if (r.getFinishReason() != FinishReason.FINISH_REASON_UNSPECIFIED) {
+                finish = r.getFinishReason();
+                usage = r.getUsage();
+            }
+        }
+        ObjectNode out = envelope(p, false);
+        ObjectNode choice = out.putArray("choices").addObject();
+        choice.put("index", 0);
+        if (p.kind() == Kind.CHAT) {
+            ObjectNode message = choice.putObject("message");
+            message.put("role", "assistant");
+            message.put("content", text.toString());
+        } else {
+            choice.put("text", text.toString());
+            choice.putNull("logprobs");
+        }
+        choice.put("finish_reason", finishReason(finish));
+        ObjectNode u = out.putObject("usage");
+        u.put("prompt_tokens", usage.getPromptTokens());
+        u.put("completion_tokens", usage.getCompletionTokens());
+        u.put("total_tokens", usage.getPromptTokens() + usage.getCompletionTokens());
+        return out;
+    }
+
+    /** One streamed chunk in OpenAI's shape for one model-service message. */
+    public ObjectNode chunk(Parsed p, GenerateResponse r, boolean first) {
+        ObjectNode out = envelope(p, true);
+        ArrayNode choices = out.putArray("choices");
+        ObjectNode choice = choices.addObject();
+        choice.put("index", 0);
+        if (p.kind() == Kind.CHAT) {
+            ObjectNode delta = choice.putObject("delta");
+            if (first) delta.put("role", "assistant");
+            delta.put("content", r.getTextDelta());
+        } else {
+            choice.put("text", r.getTextDelta());
+            choice.putNull("logprobs");
+        }
+        if (r.getFinishReason() != FinishReason.FINISH_REASON_UNSPECIFIED) choice.put("finish_reason", finishReason(r.getFinishReason()));
+        else choice.putNull("finish_reason");
+        return out;
+    }
+
+    private ObjectNode envelope(Parsed p, boolean chunk) {
+        ObjectNode out = JSON.createObjectNode();
+        out.put("id", p.id());
+        out.put("object", p.kind() == Kind.CHAT ? (chunk ? "chat.completion.chunk" : "chat.completion") : "text_completion");
+        out.put("created", p.created());
+        out.put("model", p.model());
+        return out;
+    }
+
+    static String finishReason(FinishReason f) {
+        return switch (f) {
+            case FINISH_REASON_LENGTH -> "length";
+            default -> "stop";
+        };
+    }
+
+    /** OpenAI's error body and the HTTP status for a gRPC status. */
+    public static int httpStatus(StatusRuntimeException e) {
+        return switch (e.getStatus().getCode()) {
+            case INVALID_ARGUMENT, OUT_OF_RANGE, FAILED_PRECONDITION -> 400;
+            case UNAUTHENTICATED -> 401;
+            case PERMISSION_DENIED -> 403;
+            case NOT_FOUND -> 404;
+            case RESOURCE_EXHAUSTED -> 429;
+            case UNAVAILABLE -> 503;
+            case DEADLINE_EXCEEDED -> 504;
+            default -> 500;
+        };
+    }
+
+    public static ObjectNode errorBody(StatusRuntimeException e) {
+        ObjectNode out = JSON.createObjectNode();
+        ObjectNode err = out.putObject("error");
+        Status s = e.getStatus();
+        err.put("message", s.getDescription() == null ? s.getCode().toString() : s.getDescription());
+        err.put("type", httpStatus(e) < 500 ? "invalid_request_error" : "server_error");
+        err.put("code", s.getCode().toString().toLowerCase());
+        return out;
+    }
+}
