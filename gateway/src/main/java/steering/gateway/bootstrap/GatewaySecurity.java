@@ -1,0 +1,53 @@
+package steering.gateway.bootstrap;
+
+import io.quarkus.grpc.GlobalInterceptor;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.inject.Produces;
+import jakarta.inject.Singleton;
+import jakarta.ws.rs.container.ContainerRequestContext;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.jboss.resteasy.reactive.server.ServerRequestFilter;
+import steering.gateway.security.ApiKeyInterceptor;
+import steering.gateway.security.ApiKeys;
+
+import java.util.List;
+import java.util.Optional;
+
+/** API-key authentication for both of the gateway's faces, from `steering.gateway.api-keys` (empty = off). */
+@ApplicationScoped
+public class GatewaySecurity {
+    @ConfigProperty(name = "steering.gateway.api-keys")
+    Optional<List<String>> configured;
+
+    private volatile ApiKeys keys;
+
+    @Produces
+    @Singleton
+    ApiKeys apiKeys() {
+        ApiKeys k = keys;
+        if (k == null) keys = k = new ApiKeys(configured.orElse(List.of()));
+        return k;
+    }
+
+    /** gRPC: every service of the gateway's server. */
+    @Singleton
+    @GlobalInterceptor
+    public static class GrpcAuth extends ApiKeyInterceptor {
+        public GrpcAuth(ApiKeys keys) {
+            super(keys);
+        }
+    }
+
+    /** HTTP: the OpenAI-compatible API (metrics and health under /q stay open for probes and scrapers). */
+    @ServerRequestFilter
+    public Optional<Response> httpAuth(ContainerRequestContext request) {
+        if (!request.getUriInfo().getPath().startsWith("/v1")) return Optional.empty();
+        ApiKeys keys = apiKeys();
+        if (keys.accepts(request.getHeaderString("Authorization"), request.getHeaderString("x-api-key"))) return Optional.empty();
+        return Optional.of(Response.status(401).type(MediaType.APPLICATION_JSON)
+                .entity("{\"error\":{\"message\":\"a valid API key is required (Authorization: Bearer <key>)\",\"type\":\"invalid_request_error\",\"code\":\"unauthenticated\"}}")
+                .build());
+    }
+}
