@@ -8,7 +8,7 @@ import steering.gateway.grpc.SteeringServiceImpl;
 @GrpcService
 public class QuarkusSteeringService extends SteeringServiceImpl {
     @Inject
-    public QuarkusSteeringService(GatewayMesh mesh) {
-        super(mesh.clients());
+    public QuarkusSteeringService(GatewayMesh mesh, GatewayJudges judges) {
+        super(mesh.clients(), judges.operations(), judges::judge);
     }
 }

@@ -15,6 +15,11 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import steering.common.ops.OperationRegistry;
+import steering.common.ops.OperationStreams;
+import steering.gateway.eval.BehaviourJudge;
+import steering.gateway.eval.Evaluator;
 
 /**
  * The gateway's gRPC API. Generation is relayed to model-service with the steering resolved into interventions;
@@ -27,9 +32,23 @@ public class SteeringServiceImpl extends SteeringGrpc.SteeringImplBase {
 
     private final MeshClients mesh;
     private final SteeringResolver resolver = new SteeringResolver();
+    private final OperationRegistry operations;
+    private final Evaluator evaluator;
 
+    /** Without evaluations: Generate, Compare and GetModelInfo only. */
     public SteeringServiceImpl(MeshClients mesh) {
+        this(mesh, null, null);
+    }
+
+    /**
+     * @param operations runs evaluations (long-running); null disables StartEvaluate
+     * @param judges     the behaviour judge for each BehaviourJudge value
+     */
+    public SteeringServiceImpl(MeshClients mesh, OperationRegistry operations,
+                               Function<steering.v1.BehaviourJudge, BehaviourJudge> judges) {
         this.mesh = mesh;
+        this.operations = operations;
+        this.evaluator = judges == null ? null : new Evaluator(mesh, resolver, judges);
     }
 
     private static <S extends io.grpc.stub.AbstractStub<S>> S withDeadline(S stub) {
@@ -135,5 +154,35 @@ public class SteeringServiceImpl extends SteeringGrpc.SteeringImplBase {
             }
         });
         return done;
+    }
+
+    @Override
+    public void startEvaluate(EvaluateRequest request, StreamObserver<Operation> out) {
+        try {
+            if (operations == null || evaluator == null) throw Errors.unavailable("evaluations are not enabled on this gateway");
+            EvaluateRequest checked = evaluator.validate(request);
+            out.onNext(operations.start("Evaluate", op -> evaluator.run(checked, op)));
+            out.onCompleted();
+        } catch (Throwable t) {
+            out.onError(Errors.toStatus(t));
+        }
+    }
+
+    @Override
+    public void getOperation(GetOperationRequest request, StreamObserver<Operation> out) {
+        if (operations == null) out.onError(Errors.notFound("operation " + request.getId()));
+        else OperationStreams.get(operations, request, out);
+    }
+
+    @Override
+    public void watchOperation(WatchOperationRequest request, StreamObserver<Operation> out) {
+        if (operations == null) out.onError(Errors.notFound("operation " + request.getId()));
+        else OperationStreams.watch(operations, request, out);
+    }
+
+    @Override
+    public void cancelOperation(CancelOperationRequest request, StreamObserver<Operation> out) {
+        if (operations == null) out.onError(Errors.notFound("operation " + request.getId()));
+        else OperationStreams.cancel(operations, request, out);
     }
 }

@@ -1,0 +1,31 @@
+package steering.common.ops;
+
+import java.util.Map;
+
+/** What a running task sees of its operation: progress reporting and cancellation. Thread-safe. */
+public interface OperationContext {
+
+    String id();
+
+    /** Whether the operation was cancelled; long loops check this (or {@link #checkCancelled()}) between steps. */
+    boolean isCancelled();
+
+    /** Throws {@link OperationCancelledException} once the operation was cancelled. */
+    default void checkCancelled() {
+        if (isCancelled()) throw new OperationCancelledException(id());
+    }
+
+    /**
+     * Reports progress.
+     *
+     * @param fraction 0..1 (clamped); NaN leaves the fraction unchanged
+     * @param message  a human-readable line about the current step; null leaves it unchanged
+     */
+    void progress(double fraction, String message);
+
+    /** Sets one current figure (e.g. "fvu"); replaces an earlier value of the same name. */
+    void metric(String name, double value);
+
+    /** Sets several figures and, with them, the progress in one update. */
+    void update(double fraction, String message, Map<String, Double> metrics);
+}

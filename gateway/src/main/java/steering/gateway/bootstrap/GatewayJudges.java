@@ -1,0 +1,54 @@
+package steering.gateway.bootstrap;
+
+import io.quarkus.runtime.ShutdownEvent;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import steering.common.grpc.Errors;
+import steering.common.ops.OperationRegistry;
+import steering.gateway.eval.BehaviourJudge;
+import steering.gateway.eval.ChatJudge;
+import steering.gateway.eval.EmbeddingJudge;
+
+import java.time.Duration;
+import java.util.Optional;
+
+/** Evaluation judges chosen by configuration, and the registry that runs evaluations as operations. */
+@ApplicationScoped
+public class GatewayJudges {
+    @ConfigProperty(name = "steering.gateway.judge.chat.base-url")
+    Optional<String> chatBaseUrl;
+
+    @ConfigProperty(name = "steering.gateway.judge.chat.model", defaultValue = "gpt-4o-mini")
+    String chatModel;
+
+    @ConfigProperty(name = "steering.gateway.judge.chat.api-key")
+    Optional<String> chatApiKey;
+
+    private final OperationRegistry operations = new OperationRegistry(1, 16, Duration.ofHours(24), 100);
+    private volatile EmbeddingJudge embedding;
+
+    public OperationRegistry operations() {
+        return operations;
+    }
+
+    public BehaviourJudge judge(steering.v1.BehaviourJudge kind) {
+        if (kind == steering.v1.BehaviourJudge.BEHAVIOUR_JUDGE_CHAT) {
+            String url = chatBaseUrl.orElseThrow(() -> Errors.invalid("behaviour_judge",
+                    "BEHAVIOUR_JUDGE_CHAT needs steering.gateway.judge.chat.base-url (env STEERING_JUDGE_BASE_URL) on the gateway"));
+            return new ChatJudge(url, chatModel, chatApiKey.orElse(""));
+        }
+        EmbeddingJudge e = embedding;
+        if (e == null) {
+            synchronized (this) {
+                if (embedding == null) embedding = new EmbeddingJudge(); // loads the ONNX model once, on first use
+                e = embedding;
+            }
+        }
+        return e;
+    }
+
+    void onStop(@Observes ShutdownEvent event) {
+        operations.close();
+    }
+}

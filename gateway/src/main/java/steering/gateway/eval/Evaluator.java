@@ -1,0 +1,132 @@
+package steering.gateway.eval;
+
+import io.grpc.stub.StreamObserver;
+import steering.common.grpc.Errors;
+import steering.common.ops.OperationContext;
+import steering.gateway.grpc.SteeringResolver;
+import steering.gateway.mesh.MeshClients;
+import steering.v1.*;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+
+/**
+ * Runs an evaluation sweep: for every configuration and scale, N samples (generated concurrently, so model-service
+ * batches them), behaviour from the judge, coherence from the unsteered model's log-probs of each sample.
+ */
+public final class Evaluator {
+    private final MeshClients mesh;
+    private final SteeringResolver resolver;
+    private final Function<steering.v1.BehaviourJudge, BehaviourJudge> judges;
+
+    public Evaluator(MeshClients mesh, SteeringResolver resolver, Function<steering.v1.BehaviourJudge, BehaviourJudge> judges) {
+        this.mesh = mesh;
+        this.resolver = resolver;
+        this.judges = judges;
+    }
+
+    /** Checks a request up front so that a bad one fails the Start call, not the operation later. */
+    public EvaluateRequest validate(EvaluateRequest r) {
+        if (r.getConfigsCount() == 0) throw Errors.invalid("configs", "at least one configuration is required");
+        if (r.getCriterion().isBlank()) throw Errors.invalid("criterion", "describe the behaviour to score, e.g. \"The text is about weddings.\"");
+        int samples = r.getSamples() == 0 ? 4 : r.getSamples();
+        if (samples < 1 || samples > 256) throw Errors.invalid("samples", samples + " is outside [1, 256]");
+        for (int c = 0; c < r.getConfigsCount(); c++) {
+            EvaluatedConfig config = r.getConfigs(c);
+            if (config.getScalesCount() == 0) throw Errors.invalid("configs[" + c + "].scales", "at least one scale is required");
+            for (int s = 0; s < config.getScalesCount(); s++) {
+                double scale = config.getScales(s);
+                if (!Double.isFinite(scale)) throw Errors.invalid("configs[" + c + "].scales[" + s + "]", scale + " is not finite");
+            }
+            if (config.getSteeringCount() == 0) throw Errors.invalid("configs[" + c + "].steering", "at least one vector is required");
+            resolver.resolve(config.getSteeringList(), "configs[" + c + "].steering");
+        }
+        SamplingParams.Builder sampling = r.hasSampling() ? r.getSampling().toBuilder()
+                : SamplingParams.newBuilder().setTemperature(1.0f).setTopP(0.3f).setSeed(0);
+        if (sampling.getMaxTokens() == 0) sampling.setMaxTokens(32);
+        return r.toBuilder().setSamples(samples).setSampling(sampling)
+                .setPrompt(r.hasPrompt() ? r.getPrompt() : Prompt.newBuilder().setText("I think").build()).build();
+    }
+
+    public EvaluateResult run(EvaluateRequest r, OperationContext op) {
+        long start = System.nanoTime();
+        BehaviourJudge judge = judges.apply(r.getBehaviourJudge());
+        EvaluateResult.Builder result = EvaluateResult.newBuilder().setCriterion(r.getCriterion()).setJudge(judge.name());
+        int total = 0;
+        for (EvaluatedConfig c : r.getConfigsList()) total += c.getScalesCount();
+        int done = 0;
+        for (int c = 0; c < r.getConfigsCount(); c++) {
+            EvaluatedConfig config = r.getConfigs(c);
+            String label = config.getLabel().isEmpty() ? "config " + c : config.getLabel();
+            BestScale.Builder best = null;
+            for (double scale : config.getScalesList()) {
+                if (op.isCancelled()) throw new steering.common.ops.OperationCancelledException(op.id());
+                List<SteeringSpec> scaled = new ArrayList<>();
+                for (SteeringSpec spec : config.getSteeringList()) scaled.add(spec.toBuilder().setScale(scale).build());
+                List<Intervention> ivs = resolver.resolve(scaled, "configs[" + c + "].steering");
+                List<String> samples = generate(r, ivs);
+                double behaviour = mean(judge.score(samples, r.getCriterion()));
+                double coherence = mean(coherence(r.getPrompt(), samples));
+                EvaluatedPoint point = EvaluatedPoint.newBuilder().setLabel(label).setScale(scale).setBehaviour(behaviour)
+                        .setCoherence(coherence).setProduct(behaviour * coherence).addAllSamples(samples).build();
+                result.addPoints(point);
+                if (best == null || point.getProduct() > best.getProduct()) {
+                    best = BestScale.newBuilder().setLabel(label).setScale(scale).setBehaviour(behaviour)
+                            .setCoherence(coherence).setProduct(point.getProduct());
+                }
+                done++;
+                op.update((double) done / total, String.format("%s scale %.2f: behaviour %.3f coherence %.3f", label, scale, behaviour, coherence),
+                        java.util.Map.of("behaviour", behaviour, "coherence", coherence, "product", behaviour * coherence));
+            }
+            result.addBest(best);
+        }
+        return result.setWallSeconds((System.nanoTime() - start) / 1e9).build();
+    }
+
+    private List<String> generate(EvaluateRequest r, List<Intervention> ivs) {
+        List<CompletableFuture<String>> futures = new ArrayList<>();
+        long seed = r.getSampling().hasSeed() ? r.getSampling().getSeed() : 0;
+        for (int i = 0; i < r.getSamples(); i++) {
+            GenerateRequest g = GenerateRequest.newBuilder().setPrompt(r.getPrompt())
+                    .setSampling(r.getSampling().toBuilder().setSeed(seed + i)).addAllInterventions(ivs).build();
+            CompletableFuture<String> f = new CompletableFuture<>();
+            StringBuilder text = new StringBuilder();
+            mesh.model().withDeadlineAfter(30, TimeUnit.MINUTES).generate(g, new StreamObserver<>() {
+                public void onNext(GenerateResponse v) { text.append(v.getTextDelta()); }
+                public void onError(Throwable t) { f.completeExceptionally(t); }
+                public void onCompleted() { f.complete(text.toString()); }
+            });
+            futures.add(f);
+        }
+        return futures.stream().map(CompletableFuture::join).toList();
+    }
+
+    /** exp(mean per-token log-prob) of each sample after the prompt, under the unsteered model. */
+    private double[] coherence(Prompt prompt, List<String> samples) {
+        double[] out = new double[samples.size()];
+        for (int i = 0; i < out.length; i++) {
+            if (samples.get(i).isEmpty()) {
+                out[i] = 0;
+                continue;
+            }
+            ScoreResponse s = mesh.modelBlocking().withDeadlineAfter(10, TimeUnit.MINUTES)
+                    .score(ScoreRequest.newBuilder().setPrompt(prompt).setContinuationText(samples.get(i)).build());
+            out[i] = s.getLogprobsCount() == 0 ? 0 : Math.exp(s.getTotalLogprob() / s.getLogprobsCount());
+        }
+        return out;
+    }
+
+    static double mean(double[] values) {
+        double sum = 0;
+        int n = 0;
+        for (double v : values) {
+            if (Double.isNaN(v)) continue;
+            sum += v;
+            n++;
+        }
+        return n == 0 ? Double.NaN : sum / n;
+    }
+}
