@@ -17,7 +17,7 @@ import java.util.concurrent.TimeUnit;
 /** steer: talk to the steering mesh from a terminal. */
 @Command(name = "steer", mixinStandardHelpOptions = true, version = "steer 0.1.0",
         description = "Steered generation and steering vectors over gRPC.",
-        subcommands = {Steer.Info.class, Steer.Wait.class, Steer.Generate.class, Steer.Demo.class})
+        subcommands = {Steer.Info.class, Steer.Wait.class, Steer.Generate.class, Steer.Compare.class, Steer.Evaluate.class, Steer.Demo.class})
 public final class Steer {
 
     public static void main(String[] args) {
@@ -46,6 +46,116 @@ public final class Steer {
 
         ModelServiceGrpc.ModelServiceBlockingStub model(ManagedChannel ch) {
             return ModelServiceGrpc.newBlockingStub(ch).withDeadlineAfter(deadlineSeconds, TimeUnit.SECONDS);
+        }
+    }
+
+    /** The gateway, for the commands that go through it. */
+    static class GatewayTarget {
+        @Option(names = "--gateway", defaultValue = "${env:STEERING_GATEWAY_ADDRESS:-127.0.0.1:50050}",
+                description = "gateway address (default: ${DEFAULT-VALUE})")
+        String gateway;
+
+        @Option(names = "--api-key", defaultValue = "${env:STEERING_API_KEY:-}", description = "gateway API key (env STEERING_API_KEY)")
+        String apiKey;
+
+        ManagedChannel channel() {
+            return NettyChannelBuilder.forTarget(gateway).usePlaintext().maxInboundMessageSize(64 << 20).build();
+        }
+
+        SteeringGrpc.SteeringBlockingStub stub(ManagedChannel ch, long deadlineSeconds) {
+            SteeringGrpc.SteeringBlockingStub stub = SteeringGrpc.newBlockingStub(ch).withDeadlineAfter(deadlineSeconds, TimeUnit.SECONDS);
+            if (apiKey == null || apiKey.isBlank()) return stub;
+            io.grpc.Metadata auth = new io.grpc.Metadata();
+            auth.put(io.grpc.Metadata.Key.of("authorization", io.grpc.Metadata.ASCII_STRING_MARSHALLER), "Bearer " + apiKey);
+            return stub.withInterceptors(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(auth));
+        }
+    }
+
+    @Command(name = "compare", description = "Generate side by side through the gateway: unsteered and a contrast vector at each scale, same seeds.")
+    static class Compare implements Callable<Integer> {
+        @CommandLine.Mixin Target target = new Target();
+        @CommandLine.Mixin GatewayTarget gateway = new GatewayTarget();
+        @CommandLine.Mixin SamplingOptions sampling = new SamplingOptions();
+        @CommandLine.Mixin ContrastOptions contrast = new ContrastOptions();
+        @Option(names = "--prompt", required = true) String prompt;
+        @Option(names = "--chat") boolean chat;
+        @Option(names = "--scales", split = ",", defaultValue = "8,16,24") List<Double> scales;
+        @Option(names = "--samples", defaultValue = "1") int samples;
+
+        @Override
+        public Integer call() throws Exception {
+            ManagedChannel model = target.channel();
+            ManagedChannel gw = gateway.channel();
+            try {
+                if (!contrast.enabled()) throw new CommandLine.ParameterException(new CommandLine(this), "give --positive (and --negative) texts");
+                Intervention v = contrast.intervention(target.model(model));
+                CompareRequest.Builder req = CompareRequest.newBuilder().setPrompt(Prompts.of(prompt, chat))
+                        .setSampling(sampling.params()).setSamples(samples)
+                        .addConfigs(SteeringConfig.newBuilder().setLabel("unsteered"));
+                for (double scale : scales) {
+                    req.addConfigs(SteeringConfig.newBuilder().setLabel("scale " + scale)
+                            .addSteering(SteeringSpec.newBuilder().setIntervention(v).setScale(scale)));
+                }
+                for (ComparedGeneration g : gateway.stub(gw, target.deadlineSeconds).compare(req.build()).getGenerationsList()) {
+                    System.out.printf("[%-10s seed %d] %s%s%n", g.getLabel(), g.getSeed(), prompt, g.getText().replace('\n', ' '));
+                }
+                return 0;
+            } finally {
+                model.shutdownNow();
+                gw.shutdownNow();
+            }
+        }
+    }
+
+    @Command(name = "evaluate", description = "Scale sweep through the gateway: behaviour x coherence of a contrast vector, with progress.")
+    static class Evaluate implements Callable<Integer> {
+        @CommandLine.Mixin Target target = new Target();
+        @CommandLine.Mixin GatewayTarget gateway = new GatewayTarget();
+        @CommandLine.Mixin ContrastOptions contrast = new ContrastOptions();
+        @Option(names = "--prompt", defaultValue = "I think") String prompt;
+        @Option(names = "--criterion", required = true, description = "e.g. \"The text is about weddings.\"") String criterion;
+        @Option(names = "--scales", split = ",", defaultValue = "0,8,16,24,32") List<Double> scales;
+        @Option(names = "--samples", defaultValue = "4") int samples;
+        @Option(names = "--max-tokens", defaultValue = "32") int maxTokens;
+        @Option(names = "--judge", defaultValue = "embedding", description = "embedding or chat") String judge;
+
+        @Override
+        public Integer call() throws Exception {
+            ManagedChannel model = target.channel();
+            ManagedChannel gw = gateway.channel();
+            try {
+                if (!contrast.enabled()) throw new CommandLine.ParameterException(new CommandLine(this), "give --positive (and --negative) texts");
+                Intervention v = contrast.intervention(target.model(model));
+                var stub = gateway.stub(gw, target.deadlineSeconds);
+                Operation op = stub.startEvaluate(EvaluateRequest.newBuilder()
+                        .setPrompt(Prompt.newBuilder().setText(prompt)).setCriterion(criterion).setSamples(samples)
+                        .setSampling(SamplingParams.newBuilder().setMaxTokens(maxTokens).setTemperature(1.0f).setTopP(0.3f).setSeed(0))
+                        .setBehaviourJudge(judge.equals("chat") ? BehaviourJudge.BEHAVIOUR_JUDGE_CHAT : BehaviourJudge.BEHAVIOUR_JUDGE_EMBEDDING)
+                        .addConfigs(EvaluatedConfig.newBuilder().setLabel(contrast.hook).addSteering(SteeringSpec.newBuilder().setIntervention(v))
+                                .addAllScales(scales)).build());
+                Operation last = op;
+                for (Iterator<Operation> it = stub.watchOperation(WatchOperationRequest.newBuilder().setId(op.getId()).build()); it.hasNext(); ) {
+                    last = it.next();
+                    System.err.printf("\r[%-30s] %3.0f%% %s", "#".repeat((int) Math.round(30 * last.getProgress())), 100 * last.getProgress(), last.getMessage());
+                }
+                System.err.println();
+                if (last.getState() != OperationState.OPERATION_STATE_SUCCEEDED) {
+                    System.err.println("evaluation " + last.getState() + ": " + last.getError().getMessage());
+                    return 1;
+                }
+                EvaluateResult result = last.getResult().unpack(EvaluateResult.class);
+                System.out.printf("criterion: %s   judge: %s   %.0f s%n%n| scale | behaviour | coherence | product |%n|---|---|---|---|%n",
+                        result.getCriterion(), result.getJudge(), result.getWallSeconds());
+                for (EvaluatedPoint p : result.getPointsList()) {
+                    System.out.printf("| %.2f | %.3f | %.3f | %.3f |%n", p.getScale(), p.getBehaviour(), p.getCoherence(), p.getProduct());
+                }
+                BestScale best = result.getBest(0);
+                System.out.printf("%nbest scale %.2f (behaviour x coherence %.3f)%n", best.getScale(), best.getProduct());
+                return 0;
+            } finally {
+                model.shutdownNow();
+                gw.shutdownNow();
+            }
         }
     }
 
