@@ -25,7 +25,7 @@ done
 
 mkdir -p "$run/logs"
 cd "$root"
-if [ "$rebuild" = 1 ] || [ ! -f model-service/target/quarkus-app/quarkus-run.jar ] || [ ! -f cli/target/steer.jar ]; then
+if [ "$rebuild" = 1 ] || [ ! -f model-service/target/quarkus-app/quarkus-run.jar ] || [ ! -f gateway/target/quarkus-app/quarkus-run.jar ] || [ ! -f cli/target/steer.jar ]; then
   echo "==> building (mvn install -DskipTests; the first build downloads dependencies)"
   mvn -B -q install -DskipTests
 fi
@@ -48,15 +48,23 @@ start() { # name, port, command...
 start model-service 50051 env STEERING_MODEL_PATH="$model" MODEL_SERVICE_PORT=50051 OMP_WAIT_POLICY=PASSIVE \
   java -Xmx1g -Dai.djl.offline=true -jar model-service/target/quarkus-app/quarkus-run.jar
 
-echo "==> waiting for model-service to load the model and report SERVING"
-if ! timeout 300 java -jar cli/target/steer.jar wait --model-service 127.0.0.1:50051; then
-  echo "model-service did not become healthy; see deploy/local/run/logs/model-service.log" >&2
-  exit 1
-fi
+start gateway 50050 env STEERING_MODEL_SERVICE_ADDRESS=127.0.0.1:50051 GATEWAY_PORT=50050 GATEWAY_HTTP_PORT=8080 \
+  java -Xmx512m -jar gateway/target/quarkus-app/quarkus-run.jar
+
+wait_healthy() { # name, port
+  echo "==> waiting for $1 to report SERVING"
+  if ! timeout 300 java -jar cli/target/steer.jar wait --model-service "127.0.0.1:$2"; then
+    echo "$1 did not become healthy; see deploy/local/run/logs/$1.log" >&2
+    exit 1
+  fi
+}
+wait_healthy model-service 50051
+wait_healthy gateway 50050
 java -jar cli/target/steer.jar info --model-service 127.0.0.1:50051
 if [ "$demo" = 1 ]; then
   echo
   java -jar cli/target/steer.jar demo --model-service 127.0.0.1:50051
 fi
-echo "The mesh is up. Try: deploy/local/steer generate --prompt 'I think' --positive 'I love it' --negative 'I hate it' --scale 24"
+echo "The mesh is up: model-service 127.0.0.1:50051, gateway 127.0.0.1:50050 (gRPC) and http://127.0.0.1:8080/v1 (OpenAI-compatible)."
+echo "Try: deploy/local/steer compare --prompt 'I think' --positive 'I love it' --negative 'I hate it' --scales 16,24 --temperature 0.7 --seed 1"
 echo "Stop it with: deploy/local/down.sh"
