@@ -1,0 +1,63 @@
+package steering.cli;
+
+import io.grpc.ManagedChannel;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import steering.v1.*;
+
+import java.util.Iterator;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+@Command(name = "evaluate", description = "Scale sweep through the gateway: behaviour x coherence of a contrast vector, with progress.")
+class Evaluate implements Callable<Integer> {
+    @CommandLine.Mixin Target target = new Target();
+    @CommandLine.Mixin GatewayTarget gateway = new GatewayTarget();
+    @CommandLine.Mixin ContrastOptions contrast = new ContrastOptions();
+    @Option(names = "--prompt", defaultValue = "I think") String prompt;
+    @Option(names = "--criterion", required = true, description = "e.g. \"The text is about weddings.\"") String criterion;
+    @Option(names = "--scales", split = ",", defaultValue = "0,8,16,24,32") List<Double> scales;
+    @Option(names = "--samples", defaultValue = "4") int samples;
+    @Option(names = "--max-tokens", defaultValue = "32") int maxTokens;
+    @Option(names = "--judge", defaultValue = "embedding", description = "embedding or chat") String judge;
+
+    @Override
+    public Integer call() throws Exception {
+        ManagedChannel model = target.channel();
+        ManagedChannel gw = gateway.channel();
+        try {
+            if (!contrast.enabled()) throw new CommandLine.ParameterException(new CommandLine(this), "give --positive (and --negative) texts");
+            Intervention v = contrast.intervention(target.model(model));
+            var stub = gateway.stub(gw, target.deadlineSeconds);
+            Operation op = stub.startEvaluate(EvaluateRequest.newBuilder()
+                    .setPrompt(Prompt.newBuilder().setText(prompt)).setCriterion(criterion).setSamples(samples)
+                    .setSampling(SamplingParams.newBuilder().setMaxTokens(maxTokens).setTemperature(1.0f).setTopP(0.3f).setSeed(0))
+                    .setBehaviourJudge(judge.equals("chat") ? BehaviourJudge.BEHAVIOUR_JUDGE_CHAT : BehaviourJudge.BEHAVIOUR_JUDGE_EMBEDDING)
+                    .addConfigs(EvaluatedConfig.newBuilder().setLabel(contrast.hook).addSteering(SteeringSpec.newBuilder().setIntervention(v))
+                            .addAllScales(scales)).build());
+            Operation last = op;
+            for (Iterator<Operation> it = stub.watchOperation(WatchOperationRequest.newBuilder().setId(op.getId()).build()); it.hasNext(); ) {
+                last = it.next();
+                System.err.printf("\r[%-30s] %3.0f%% %s", "#".repeat((int) Math.round(30 * last.getProgress())), 100 * last.getProgress(), last.getMessage());
+            }
+            System.err.println();
+            if (last.getState() != OperationState.OPERATION_STATE_SUCCEEDED) {
+                System.err.println("evaluation " + last.getState() + ": " + last.getError().getMessage());
+                return 1;
+            }
+            EvaluateResult result = last.getResult().unpack(EvaluateResult.class);
+            System.out.printf("criterion: %s   judge: %s   %.0f s%n%n| scale | behaviour | coherence | product |%n|---|---|---|---|%n",
+                    result.getCriterion(), result.getJudge(), result.getWallSeconds());
+            for (EvaluatedPoint p : result.getPointsList()) {
+                System.out.printf("| %.2f | %.3f | %.3f | %.3f |%n", p.getScale(), p.getBehaviour(), p.getCoherence(), p.getProduct());
+            }
+            BestScale best = result.getBest(0);
+            System.out.printf("%nbest scale %.2f (behaviour x coherence %.3f)%n", best.getScale(), best.getProduct());
+            return 0;
+        } finally {
+            model.shutdownNow();
+            gw.shutdownNow();
+        }
+    }
+}

@@ -1,0 +1,31 @@
+package steering.cli;
+
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import picocli.CommandLine;
+import picocli.CommandLine.Option;
+import steering.v1.*;
+
+import java.util.concurrent.TimeUnit;
+
+/** The gateway, for the commands that go through it. */
+class GatewayTarget {
+    @Option(names = "--gateway", defaultValue = "${env:STEERING_GATEWAY_ADDRESS:-127.0.0.1:50050}",
+            description = "gateway address (default: ${DEFAULT-VALUE})")
+    String gateway;
+
+    @Option(names = "--api-key", defaultValue = "${env:STEERING_API_KEY:-}", description = "gateway API key (env STEERING_API_KEY)")
+    String apiKey;
+
+    ManagedChannel channel() {
+        return NettyChannelBuilder.forTarget(gateway).usePlaintext().maxInboundMessageSize(64 << 20).build();
+    }
+
+    SteeringGrpc.SteeringBlockingStub stub(ManagedChannel ch, long deadlineSeconds) {
+        SteeringGrpc.SteeringBlockingStub stub = SteeringGrpc.newBlockingStub(ch).withDeadlineAfter(deadlineSeconds, TimeUnit.SECONDS);
+        if (apiKey == null || apiKey.isBlank()) return stub;
+        io.grpc.Metadata auth = new io.grpc.Metadata();
+        auth.put(io.grpc.Metadata.Key.of("authorization", io.grpc.Metadata.ASCII_STRING_MARSHALLER), "Bearer " + apiKey);
+        return stub.withInterceptors(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(auth));
+    }
+}
