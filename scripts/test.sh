@@ -10,6 +10,7 @@ if [ ! -d ../shared/models/stories260K-hf ]; then
 fi
 echo "==> fetching the default model (cached after the first run)"
 scripts/fetch-model.sh smollm2-135m-instruct > /dev/null
+scripts/fetch-model.sh gemma3-270m > /dev/null
 echo "==> mvn install (unit and integration tests, then the service jars)"
 mvn -B -ntp install
 echo "==> end-to-end: Python and Node.js clients against the gateway"

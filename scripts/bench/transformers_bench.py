@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Reference peer for the model-service benchmark: SmolLM2-135M-Instruct (Q4_1 GGUF) through Hugging Face
-transformers, PyTorch eager, float32 (the GGUF is dequantized on load), CPU, default torch thread count.
+"""Reference peer for the model-service benchmark: SmolLM2-135M-Instruct (Q4_1 GGUF; or another GGUF with --gguf,
+e.g. Gemma 3 270M) through Hugging Face transformers, PyTorch eager, float32 (the GGUF is dequantized on load), CPU,
+default torch thread count.
 
 Measures, in one process:
   * greedy decode throughput with a KV cache: model.generate(do_sample=False, min_new_tokens=max_new_tokens=N)
@@ -9,9 +10,10 @@ Measures, in one process:
   * prefill throughput: one forward over a P-token prompt (batch 1, logits only for the last position);
   * the process's peak RSS.
 
-Steering = a forward hook on model.model.layers[15] that adds a fixed random vector (torch.Generator seed 0,
-torch.randn(576) scaled to L2 norm 4.0) to the block's output hidden states at ALL positions (resid_post of
-block 15), during prefill and every decode step.
+Steering = a forward hook on model.model.layers[n_layers // 2] (15 for SmolLM2, 9 for Gemma 3 270M: the block
+model-service's DecodeBenchmark steers) that adds a fixed random vector (torch.Generator seed 0, torch.randn(d_model)
+scaled to L2 norm 4.0) to the block's output hidden states at ALL positions (its resid_post), during prefill and
+every decode step.
 
 Setup and run (not part of the Java build):
 
@@ -39,7 +41,6 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 import torch  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
-STEER_LAYER = 15
 STEER_NORM = 4.0
 STEER_SEED = 0
 PROMPT = "I think"
@@ -173,7 +174,8 @@ def main() -> None:
     g = torch.Generator().manual_seed(STEER_SEED)
     vec = torch.randn(hidden, generator=g, dtype=torch.float32)
     vec = vec * (STEER_NORM / vec.norm())
-    block = model.model.layers[STEER_LAYER]
+    steer_layer = len(model.model.layers) // 2
+    block = model.model.layers[steer_layer]
     modes = {"unsteered": NoSteering, "steered": lambda: Steering(block, vec)}
 
     results = {"decode": [], "prefill": []}
@@ -239,7 +241,7 @@ def main() -> None:
           f"torch threads {threads}")
     print(f"decode: greedy, KV cache, prompt {PROMPT!r}{' (distinct prompts, left-padded)' if args.distinct_prompts else ''}, "
           f"{args.tokens} new tokens/sequence, median (best = fastest) of {args.repeats} after 1 warm-up; "
-          f"steered = +{STEER_NORM:g}-norm vector on resid_post of block {STEER_LAYER}")
+          f"steered = +{STEER_NORM:g}-norm vector on resid_post of block {steer_layer}")
     print(f"{'phase':<8} {'batch':>5} {'mode':<10} {'tok/s':>9} {'best':>7} {'tok/s/seq':>10} {'ms/step':>8} {'median s':>9} "
           f"{'min s':>7} {'max s':>7} {'cpu/wall':>8}")
     for r in results["decode"]:
@@ -274,7 +276,7 @@ def main() -> None:
                        "cpu_count": os.cpu_count(), "tokens": args.tokens, "batch_sizes": batch_sizes,
                        "repeats": args.repeats, "prompt": PROMPT, "distinct_prompts": args.distinct_prompts,
                        "prefill_tokens": args.prefill_tokens,
-                       "steering": {"layer": STEER_LAYER, "point": "resid_post (decoder block output)",
+                       "steering": {"layer": steer_layer, "point": "resid_post (decoder block output)",
                                     "positions": "all", "norm": STEER_NORM, "seed": STEER_SEED,
                                     "vector": "torch.randn(hidden, generator=torch.Generator().manual_seed(0)) "
                                               "scaled to the norm"}},

@@ -8,22 +8,33 @@ import steering.model.runtime.WeightSource;
 import java.io.IOException;
 
 /**
- * Weights of a GGUF file under Hugging Face names, dequantized to float32. llama.cpp's converter reorders the rows
- * of q and k for Llama models (interleaved-pair RoPE); they are put back into rotate-half order here so one forward
- * serves both formats.
+ * Weights of a GGUF file under Hugging Face names and values, dequantized to float32, so one forward serves both
+ * formats. Two things llama.cpp's converter changed are undone here: it reorders the rows of q and k for Llama
+ * models (interleaved-pair RoPE; put back into rotate-half order), and it stores Gemma's norm weights as 1 + w
+ * (w is returned, as transformers' GGUF loader does, and the forward adds the 1 back in float32 like Gemma does).
  */
 final class GgufWeights implements WeightSource {
     private final GgufFile file;
     private final ModelConfig cfg;
     private final boolean permutedQk;
+    private final boolean gemma;
 
     GgufWeights(GgufFile file, ModelConfig cfg) {
         this.file = file;
         this.cfg = cfg;
         this.permutedQk = cfg.architecture().equals("llama");
+        this.gemma = isGemma(cfg.architecture());
     }
 
-    static String ggufName(String hfName) {
+    static boolean isGemma(String architecture) {
+        return architecture.equals("gemma2") || architecture.equals("gemma3");
+    }
+
+    /**
+     * The GGUF tensor that holds a Hugging Face weight. Gemma's block has four norms, and llama.cpp calls the MLP's
+     * pre-norm ffn_norm in both families, so post_attention_layernorm maps to a different tensor for Gemma.
+     */
+    static String ggufName(String hfName, boolean gemma) {
         if (hfName.equals("model.embed_tokens.weight")) return "token_embd.weight";
         if (hfName.equals("model.norm.weight")) return "output_norm.weight";
         if (hfName.equals("lm_head.weight")) return "output.weight";
@@ -34,7 +45,11 @@ final class GgufWeights implements WeightSource {
         String part = rest.substring(dot + 1);
         String mapped = switch (part) {
             case "input_layernorm.weight" -> "attn_norm.weight";
-            case "post_attention_layernorm.weight" -> "ffn_norm.weight";
+            case "post_attention_layernorm.weight" -> gemma ? "post_attention_norm.weight" : "ffn_norm.weight";
+            case "pre_feedforward_layernorm.weight" -> gemma ? "ffn_norm.weight" : null;
+            case "post_feedforward_layernorm.weight" -> gemma ? "post_ffw_norm.weight" : null;
+            case "self_attn.q_norm.weight" -> "attn_q_norm.weight";
+            case "self_attn.k_norm.weight" -> "attn_k_norm.weight";
             case "self_attn.q_proj.weight" -> "attn_q.weight";
             case "self_attn.k_proj.weight" -> "attn_k.weight";
             case "self_attn.v_proj.weight" -> "attn_v.weight";
@@ -52,16 +67,20 @@ final class GgufWeights implements WeightSource {
 
     @Override
     public boolean has(String name) {
-        String g = ggufName(name);
+        String g = ggufName(name, gemma);
         return g != null && file.tensor(g) != null;
     }
 
     @Override
     public float[] read(String name) throws IOException {
-        String g = ggufName(name);
+        String g = ggufName(name, gemma);
         GgufTensorInfo info = g == null ? null : file.tensor(g);
         if (info == null) throw new IOException("the GGUF file has no tensor for " + name + (g == null ? "" : " (" + g + ")"));
         float[] data = file.readFloats(g);
+        if (gemma && name.endsWith("norm.weight")) {
+            for (int i = 0; i < data.length; i++) data[i] -= 1f;
+            return data;
+        }
         if (permutedQk && name.endsWith("self_attn.q_proj.weight")) return unpermute(data, cfg.nHeads(), cfg.dModel());
         if (permutedQk && name.endsWith("self_attn.k_proj.weight")) return unpermute(data, cfg.nKvHeads(), cfg.dModel());
         if (permutedQk && name.endsWith("self_attn.q_proj.bias")) return unpermute(data, cfg.nHeads(), 1);

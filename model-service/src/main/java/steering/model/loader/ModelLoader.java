@@ -5,7 +5,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import steering.common.gguf.GgufFile;
 import steering.common.gguf.GgufTensorInfo;
-import steering.model.runtime.LlamaTransformer;
+import steering.model.runtime.DecoderTransformer;
+import steering.model.runtime.DecoderOptions;
 import steering.model.runtime.ModelConfig;
 import steering.model.tokenizer.ChatTemplate;
 import steering.model.tokenizer.GgufTokenizerJson;
@@ -22,7 +23,7 @@ import java.util.Set;
 /** Loads a model from a Hugging Face directory or a GGUF file into a {@link LoadedModel}. */
 public final class ModelLoader {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Set<String> ARCHITECTURES = Set.of("llama", "mistral", "qwen2");
+    private static final Set<String> ARCHITECTURES = Set.of("llama", "mistral", "qwen2", "gemma2", "gemma3");
 
     private ModelLoader() {}
 
@@ -39,6 +40,8 @@ public final class ModelLoader {
     private static LoadedModel loadHuggingFace(Path dir, NDManager manager, int maxContext) throws IOException {
         JsonNode c = JSON.readTree(dir.resolve("config.json").toFile());
         String arch = c.path("model_type").asText("llama");
+        // Gemma 3's text-only checkpoints (270M, 1B) say gemma3_text; the block is gemma3's
+        if (arch.equals("gemma3_text")) arch = "gemma3";
         if (!ARCHITECTURES.contains(arch)) {
             throw new IOException("model_type '" + arch + "' is not supported (supported: " + ARCHITECTURES + ")");
         }
@@ -66,18 +69,21 @@ public final class ModelLoader {
                     c.get("vocab_size").asInt(),
                     cap(ctx, maxContext),
                     (float) c.path("rms_norm_eps").asDouble(1e-6),
-                    (float) c.path("rope_theta").asDouble(10000.0),
+                    (float) ropeTheta(c, arch.equals("gemma3") ? 1_000_000.0 : 10000.0),
                     scaling,
                     arch.equals("qwen2") || c.path("attention_bias").asBoolean(false),
                     tied,
                     c.path("bos_token_id").asInt(-1),
                     eos,
-                    "huggingface", weights.storedType());
+                    "huggingface", weights.storedType(),
+                    GgufWeights.isGemma(arch) ? gemmaOptions(c, arch, c.get("num_hidden_layers").asInt()) : null);
+            // Llama's and Gemma's SentencePiece vocabularies expect BOS; byte-level BPE models (SmolLM, Qwen2) say so
+            boolean bosByDefault = arch.equals("llama") || GgufWeights.isGemma(arch);
             JsonNode tc = readOptional(dir.resolve("tokenizer_config.json"));
-            boolean addBos = tc == null ? arch.equals("llama") : tc.path("add_bos_token").asBoolean(arch.equals("llama"));
+            boolean addBos = tc == null ? bosByDefault : tc.path("add_bos_token").asBoolean(bosByDefault);
             String template = tc == null ? null : tc.path("chat_template").isTextual() ? tc.get("chat_template").asText() : null;
             TextTokenizer tokenizer = new TextTokenizer(dir.resolve("tokenizer.json"), cfg.bosTokenId(), addBos, cfg.vocabSize());
-            LlamaTransformer transformer = new LlamaTransformer(cfg, weights, manager);
+            DecoderTransformer transformer = new DecoderTransformer(cfg, weights, manager);
             return new LoadedModel(cfg, transformer, tokenizer, chatTemplate(template, tokenizer, cfg));
         }
     }
@@ -114,17 +120,19 @@ public final class ModelLoader {
                     gguf.tensor("output.weight") == null,
                     (int) gguf.getLong("tokenizer.ggml.bos_token_id", -1),
                     eos,
-                    "gguf", predominantType(gguf));
+                    "gguf", predominantType(gguf),
+                    GgufWeights.isGemma(arch) ? gemmaOptions(gguf, arch) : null);
             addChatEndTokens(gguf, tokens, eos);
-            cfg = withEos(cfg, eos);
+            cfg = cfg.withEosTokenIds(eos);
             Path tokenizerJson = Files.createTempFile("gguf-tokenizer-", ".json");
             try {
                 Files.writeString(tokenizerJson, GgufTokenizerJson.build(gguf), StandardCharsets.UTF_8);
-                boolean addBos = gguf.metadata().get("tokenizer.ggml.add_bos_token") instanceof Boolean b ? b : arch.equals("llama");
+                boolean bosByDefault = arch.equals("llama") || GgufWeights.isGemma(arch);
+                boolean addBos = gguf.metadata().get("tokenizer.ggml.add_bos_token") instanceof Boolean b ? b : bosByDefault;
                 TextTokenizer tokenizer = new TextTokenizer(tokenizerJson, cfg.bosTokenId(), addBos, cfg.vocabSize());
-                LlamaTransformer transformer;
+                DecoderTransformer transformer;
                 try (GgufWeights weights = new GgufWeights(gguf, cfg)) {
-                    transformer = new LlamaTransformer(cfg, weights, manager);
+                    transformer = new DecoderTransformer(cfg, weights, manager);
                 }
                 return new LoadedModel(cfg, transformer, tokenizer,
                         chatTemplate(gguf.getString("tokenizer.chat_template"), tokenizer, cfg));
@@ -145,17 +153,99 @@ public final class ModelLoader {
         }
     }
 
-    private static ModelConfig withEos(ModelConfig c, List<Integer> eos) {
-        return new ModelConfig(c.modelId(), c.architecture(), c.dModel(), c.nLayers(), c.nHeads(), c.nKvHeads(),
-                c.headDim(), c.ffnDim(), c.vocabSize(), c.contextLength(), c.rmsNormEps(), c.ropeTheta(),
-                c.ropeScaling(), c.attentionBias(), c.tiedEmbeddings(), c.bosTokenId(), eos, c.sourceFormat(),
-                c.weightsType());
+    /**
+     * Gemma 2/3 options from a Hugging Face config.json, in the older flat form (rope_theta, rope_local_base_freq,
+     * rope_scaling, sliding_window_pattern) and in transformers 5's (rope_parameters per layer type, layer_types).
+     */
+    static DecoderOptions gemmaOptions(JsonNode c, String arch, int nLayers) throws IOException {
+        boolean gemma3 = arch.equals("gemma3");
+        String act = c.path("hidden_activation").asText(c.path("hidden_act").asText("gelu_pytorch_tanh"));
+        // Gemma always used the tanh approximation, even where an old config says plain "gelu"
+        if (!Set.of("gelu_pytorch_tanh", "gelu_new", "gelu").contains(act)) {
+            throw new IOException("Gemma activation '" + act + "' is not supported (expected gelu_pytorch_tanh)");
+        }
+        List<Boolean> sliding = new ArrayList<>();
+        JsonNode types = c.get("layer_types");
+        if (types != null && types.isArray()) {
+            for (JsonNode t : types) sliding.add(t.asText().equals("sliding_attention"));
+        } else {
+            sliding = DecoderOptions.alternating(nLayers, gemma3 ? c.path("sliding_window_pattern").asInt(6) : 2);
+        }
+        int window = c.path("sliding_window").asInt(gemma3 ? 512 : 4096);
+        double localTheta = 0;
+        double linear = 1;
+        if (gemma3) {
+            localTheta = c.path("rope_local_base_freq").asDouble(10000.0);
+            JsonNode rp = c.get("rope_parameters");
+            if (rp != null && rp.has("sliding_attention")) {
+                localTheta = rp.get("sliding_attention").path("rope_theta").asDouble(localTheta);
+            }
+            JsonNode global = rp != null && rp.has("full_attention") ? rp.get("full_attention") : c.get("rope_scaling");
+            if (global != null && !global.isNull()) {
+                String type = global.path("rope_type").asText(global.path("type").asText("default"));
+                if (type.equals("linear")) {
+                    linear = global.path("factor").asDouble(1.0);
+                } else if (!type.equals("default")) {
+                    throw new IOException("Gemma 3 rope type '" + type + "' is not supported (default or linear)");
+                }
+            }
+        }
+        return new DecoderOptions(1f, true, DecoderOptions.Activation.GELU_TANH,
+                (float) Math.sqrt(c.get("hidden_size").asInt()),
+                (float) c.path("attn_logit_softcapping").asDouble(gemma3 ? 0 : 50.0),
+                (float) c.path("final_logit_softcapping").asDouble(gemma3 ? 0 : 30.0),
+                (float) c.path("query_pre_attn_scalar").asDouble(c.path("head_dim").asDouble(256)),
+                gemma3, window, sliding, (float) localTheta, (float) linear);
+    }
+
+    /** rope_theta, flat or (transformers 5) inside rope_parameters, for the global layers. */
+    private static double ropeTheta(JsonNode c, double fallback) {
+        JsonNode rp = c.get("rope_parameters");
+        if (rp != null && rp.has("full_attention")) rp = rp.get("full_attention");
+        if (rp != null && rp.has("rope_theta")) return rp.get("rope_theta").asDouble();
+        return c.path("rope_theta").asDouble(fallback);
+    }
+
+    /**
+     * Gemma 2/3 options from GGUF metadata. llama.cpp stores only part of them; the rest it fixes per architecture,
+     * and so do we: the local/global layer pattern (every 2nd layer global for Gemma 2, every 6th for Gemma 3),
+     * Gemma 3's local RoPE base (10000), and the query scale (1/sqrt(head_dim), except d_model/n_heads for the 27B
+     * models, which llama.cpp recognises by their layer count, as Google's reference code configures them).
+     */
+    static DecoderOptions gemmaOptions(GgufFile gguf, String arch) throws IOException {
+        String p = arch + ".";
+        boolean gemma3 = arch.equals("gemma3");
+        int nLayers = (int) require(gguf, p + "block_count");
+        int d = (int) require(gguf, p + "embedding_length");
+        int heads = (int) require(gguf, p + "attention.head_count");
+        int headDim = (int) gguf.getLong(p + "attention.key_length", d / heads);
+        boolean is27b = nLayers == (gemma3 ? 62 : 46);
+        List<Boolean> sliding = DecoderOptions.alternating(nLayers, gemma3 ? 6 : 2);
+        int window = (int) gguf.getLong(p + "attention.sliding_window", gemma3 ? -1 : 4096);
+        if (window <= 0) throw new IOException("GGUF metadata lacks " + p + "attention.sliding_window");
+        double linear = 1;
+        String scaling = gguf.getString(p + "rope.scaling.type");
+        if (scaling != null && !scaling.equals("none")) {
+            if (!scaling.equals("linear")) throw new IOException("rope scaling '" + scaling + "' is not supported for " + arch);
+            linear = gguf.getDouble(p + "rope.scaling.factor", 1.0);
+        }
+        return new DecoderOptions(1f, true, DecoderOptions.Activation.GELU_TANH, (float) Math.sqrt(d),
+                (float) gguf.getDouble(p + "attn_logit_softcapping", gemma3 ? 0 : 50.0),
+                (float) gguf.getDouble(p + "final_logit_softcapping", gemma3 ? 0 : 30.0),
+                is27b ? (float) d / heads : headDim,
+                gemma3, window, sliding, gemma3 ? 10000f : 0f, (float) linear);
     }
 
     private static ChatTemplate chatTemplate(String jinja, TextTokenizer tokenizer, ModelConfig cfg) {
         String bosText = cfg.bosTokenId() >= 0 && tokenizer.addsBosByDefault()
                 ? tokenizer.decode(new int[]{cfg.bosTokenId()}, false) : "";
-        return ChatTemplate.detect(jinja, bosText);
+        ChatTemplate detected = ChatTemplate.detect(jinja, bosText);
+        // Gemma GGUF files converted without the tokenizer_config (e.g. this Gemma 3 270M) carry no template, but
+        // every Gemma 2/3 checkpoint is trained on the same turn format, so the family implies the template
+        if (detected == null && (jinja == null || jinja.isBlank()) && GgufWeights.isGemma(cfg.architecture())) {
+            return ChatTemplate.gemma(bosText);
+        }
+        return detected;
     }
 
     /** The type most weights are stored in (e.g. Q4_1), which names a quantized file better than any one tensor. */

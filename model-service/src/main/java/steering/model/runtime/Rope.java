@@ -6,12 +6,19 @@ final class Rope {
 
     /** cos and sin, each row-major [context, head_dim], with the half-dimension frequencies repeated twice. */
     static float[][] tables(ModelConfig cfg) {
-        int hd = cfg.headDim();
+        return tables(cfg.headDim(), cfg.contextLength(), cfg.ropeTheta(), cfg.ropeScaling(), 1.0);
+    }
+
+    /**
+     * The same for an explicit base: Gemma 3 uses one base for its local layers and another, possibly with linear
+     * position scaling ({@code linearFactor} > 1 divides every frequency), for its global layers.
+     */
+    static float[][] tables(int hd, int ctx, double theta, ModelConfig.Llama3RopeScaling scaling, double linearFactor) {
         int half = hd / 2;
         double[] inv = new double[half];
-        for (int i = 0; i < half; i++) inv[i] = 1.0 / Math.pow(cfg.ropeTheta(), (2.0 * i) / hd);
-        if (cfg.ropeScaling() != null) llama3Scale(inv, cfg.ropeScaling());
-        int ctx = cfg.contextLength();
+        for (int i = 0; i < half; i++) inv[i] = 1.0 / Math.pow(theta, (2.0 * i) / hd);
+        if (scaling != null) llama3Scale(inv, scaling);
+        if (linearFactor != 1.0) for (int i = 0; i < half; i++) inv[i] /= linearFactor;
         float[] cos = new float[ctx * hd];
         float[] sin = new float[ctx * hd];
         for (int p = 0; p < ctx; p++) {

@@ -43,6 +43,11 @@ public final class ChatTemplate {
         return null;
     }
 
+    /** Gemma's turn format, for models whose file carries no template but whose family implies it. */
+    public static ChatTemplate gemma(String bosText) {
+        return new ChatTemplate(Family.GEMMA, null, bosText);
+    }
+
     public Family family() {
         return family;
     }
@@ -72,7 +77,8 @@ public final class ChatTemplate {
                 String pendingSystem = "";
                 for (Message m : messages) {
                     if (m.role().equals("system")) {
-                        pendingSystem = m.content().strip() + "\n\n";
+                        // as Gemma's template: the system text, untrimmed, opens the first user turn
+                        pendingSystem = m.content() + "\n\n";
                         continue;
                     }
                     String role = m.role().equals("assistant") ? "model" : m.role();

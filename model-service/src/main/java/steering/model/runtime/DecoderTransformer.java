@@ -16,70 +16,125 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The Llama-family decoder (Llama 2/3, SmolLM, Mistral, Qwen2) in DJL NDArray operations: RMSNorm, rotary position
- * embeddings, grouped-query attention over a KV cache, SwiGLU MLP, tied or separate output head.
+ * A pre-norm decoder in DJL NDArray operations, for the Llama family (Llama 2/3, SmolLM, Mistral, Qwen2) and the
+ * Gemma family (Gemma 2, Gemma 3): RMSNorm, rotary position embeddings, grouped-query attention over a KV cache, a
+ * gated MLP, tied or separate output head. What Gemma changes is switched on by {@link DecoderOptions}: norms that
+ * scale by (1 + w), sandwich norms around attention and MLP, GeGLU, scaled embeddings, soft-capped attention scores
+ * and logits, sliding-window attention on local layers with their own RoPE base, and QK-norm.
  *
  * <p>A forward step takes several sequences at once. Their new tokens are packed into one [N, d] matrix for every
  * per-token operation (norms, projections, MLP); only attention looks at each sequence's own cache. When every
  * sequence brings one token (decode), attention too runs as one batched op over the first B cache slots.
  *
  * <p>Hook points are plain Java between ops: at each residual site the step adds the packed [N, d] sum of the
- * interventions that apply there, and copies out the rows that read hooks asked for.
+ * interventions that apply there, and copies out the rows that read hooks asked for. For Gemma's sandwich norms the
+ * residual stream is what TransformerLens calls it: resid_mid is the residual after the normed attention output was
+ * added, resid_post after the normed MLP output was added.
  */
-public final class LlamaTransformer implements AutoCloseable {
+public final class DecoderTransformer implements AutoCloseable {
+    private static final int GLOBAL = 0;
+    private static final int LOCAL = 1;
+
     private final ModelConfig cfg;
+    private final DecoderOptions opt;
     private final NDManager manager;
     private final NDArray embedding;    // [V, d]
     private final NDArray outputHeadT;  // [d, V]: a transposed view of the embedding when tied
     private final NDArray finalNorm;    // [d]
     private final Layer[] layers;
-    private final NDArray ropeCos;      // [context, head_dim]
-    private final NDArray ropeSin;      // [context, head_dim]
+    private final NDArray[] ropeCos;    // per kind (GLOBAL, LOCAL): [context, head_dim]; LOCAL null when shared
+    private final NDArray[] ropeSin;
     private final NDArray rotateHalf;   // [head_dim, head_dim]: x @ R == cat(-x2, x1)
+    private final boolean anySliding;
 
-    /** Weights are stored transposed ([in, out]) so that every projection is one x.matMul(W). */
-    private record Layer(NDArray attnNorm, NDArray wQkv, NDArray bQkv, NDArray wOut, NDArray mlpNorm,
-                         NDArray wGateUp, NDArray wDown) {}
+    /**
+     * Weights are stored transposed ([in, out]) so that every projection is one x.matMul(W). Norm weights already
+     * include the family's offset. postAttnNorm, postMlpNorm and qkNorm are null when the family has none.
+     */
+    private record Layer(NDArray attnNorm, NDArray wQkv, NDArray bQkv, NDArray qkNorm, NDArray wOut,
+                         NDArray postAttnNorm, NDArray mlpNorm, NDArray wGateUp, NDArray wDown, NDArray postMlpNorm,
+                         boolean sliding) {}
 
-    public LlamaTransformer(ModelConfig cfg, WeightSource weights, NDManager parent) throws IOException {
+    public DecoderTransformer(ModelConfig cfg, WeightSource weights, NDManager parent) throws IOException {
         this.cfg = cfg;
+        this.opt = cfg.options();
         this.manager = parent.newSubManager();
         int d = cfg.dModel();
-        int qDim = cfg.nHeads() * cfg.headDim();
-        int kvDim = cfg.nKvHeads() * cfg.headDim();
+        int hd = cfg.headDim();
+        int qDim = cfg.nHeads() * hd;
+        int kvDim = cfg.nKvHeads() * hd;
         embedding = load(weights, "model.embed_tokens.weight", cfg.vocabSize(), d);
         if (!cfg.tiedEmbeddings() && weights.has("lm_head.weight")) {
             outputHeadT = loadTransposed(weights, "lm_head.weight", cfg.vocabSize(), d);
         } else {
             outputHeadT = embedding.transpose();
         }
-        finalNorm = load(weights, "model.norm.weight", d);
-        // 1/sqrt(head_dim) folded into W_q: RoPE is linear, so scaling q before or after it is the same
-        float qScale = (float) (1.0 / Math.sqrt(cfg.headDim()));
+        finalNorm = loadNorm(weights, "model.norm.weight", d);
+        // The attention scale 1/sqrt(query_pre_attn_scalar or head_dim) is folded into the query: into W_q (RoPE is
+        // linear, so scaling q before or after it is the same), or, with QK-norm, into q_norm's weight, because the
+        // norm would undo a scale applied before it.
+        float qScale = (float) (1.0 / Math.sqrt(opt.queryPreAttnScalar() > 0 ? opt.queryPreAttnScalar() : hd));
+        float wqScale = opt.qkNorm() ? 1f : qScale;
         layers = new Layer[cfg.nLayers()];
         for (int i = 0; i < layers.length; i++) {
             String p = "model.layers." + i + ".";
-            float[] q = scale(weights.read(p + "self_attn.q_proj.weight"), qScale);
+            float[] q = scale(weights.read(p + "self_attn.q_proj.weight"), wqScale);
             float[] k = weights.read(p + "self_attn.k_proj.weight");
             float[] v = weights.read(p + "self_attn.v_proj.weight");
             NDArray wQkv = transposed(concat(q, k, v), qDim + 2 * kvDim, d);
             NDArray bQkv = null;
             if (cfg.attentionBias()) {
-                bQkv = manager.create(concat(scale(weights.read(p + "self_attn.q_proj.bias"), qScale),
+                bQkv = manager.create(concat(scale(weights.read(p + "self_attn.q_proj.bias"), wqScale),
                         weights.read(p + "self_attn.k_proj.bias"), weights.read(p + "self_attn.v_proj.bias")));
+            }
+            NDArray qkNorm = null;
+            if (opt.qkNorm()) {
+                // one [heads + kv_heads, head_dim] weight so q and k are normed together, as they are roped together
+                float[] qn = scale(normWeights(weights, p + "self_attn.q_norm.weight", hd), qScale);
+                float[] kn = normWeights(weights, p + "self_attn.k_norm.weight", hd);
+                float[] both = new float[(cfg.nHeads() + cfg.nKvHeads()) * hd];
+                for (int h = 0; h < cfg.nHeads() + cfg.nKvHeads(); h++) {
+                    System.arraycopy(h < cfg.nHeads() ? qn : kn, 0, both, h * hd, hd);
+                }
+                qkNorm = manager.create(both, new Shape(cfg.nHeads() + cfg.nKvHeads(), hd));
             }
             NDArray wOut = loadTransposed(weights, p + "self_attn.o_proj.weight", d, qDim);
             float[] gate = weights.read(p + "mlp.gate_proj.weight");
             float[] up = weights.read(p + "mlp.up_proj.weight");
             NDArray wGateUp = transposed(concat(gate, up), 2 * cfg.ffnDim(), d);
             NDArray wDown = loadTransposed(weights, p + "mlp.down_proj.weight", d, cfg.ffnDim());
-            layers[i] = new Layer(load(weights, p + "input_layernorm.weight", d), wQkv, bQkv, wOut,
-                    load(weights, p + "post_attention_layernorm.weight", d), wGateUp, wDown);
+            NDArray attnNorm = loadNorm(weights, p + "input_layernorm.weight", d);
+            NDArray postAttnNorm = null;
+            NDArray postMlpNorm = null;
+            NDArray mlpNorm;
+            if (opt.sandwichNorms()) {
+                // Gemma names: post_attention_layernorm norms the attention output, the MLP has its own pre-norm
+                postAttnNorm = loadNorm(weights, p + "post_attention_layernorm.weight", d);
+                mlpNorm = loadNorm(weights, p + "pre_feedforward_layernorm.weight", d);
+                postMlpNorm = loadNorm(weights, p + "post_feedforward_layernorm.weight", d);
+            } else {
+                // Llama names: post_attention_layernorm is the MLP's pre-norm
+                mlpNorm = loadNorm(weights, p + "post_attention_layernorm.weight", d);
+            }
+            layers[i] = new Layer(attnNorm, wQkv, bQkv, qkNorm, wOut, postAttnNorm, mlpNorm, wGateUp, wDown,
+                    postMlpNorm, opt.isSliding(i));
         }
-        float[][] rope = Rope.tables(cfg);
-        ropeCos = manager.create(rope[0], new Shape(cfg.contextLength(), cfg.headDim()));
-        ropeSin = manager.create(rope[1], new Shape(cfg.contextLength(), cfg.headDim()));
-        rotateHalf = manager.create(Rope.rotateHalfMatrix(cfg.headDim()), new Shape(cfg.headDim(), cfg.headDim()));
+        ropeCos = new NDArray[2];
+        ropeSin = new NDArray[2];
+        Shape table = new Shape(cfg.contextLength(), hd);
+        float[][] global = Rope.tables(hd, cfg.contextLength(), cfg.ropeTheta(), cfg.ropeScaling(), opt.ropeLinearFactor());
+        ropeCos[GLOBAL] = manager.create(global[0], table);
+        ropeSin[GLOBAL] = manager.create(global[1], table);
+        anySliding = opt.slidingLayers().contains(true);
+        boolean ownLocalRope = anySliding && ((opt.ropeLocalTheta() > 0 && opt.ropeLocalTheta() != cfg.ropeTheta())
+                || opt.ropeLinearFactor() != 1f);
+        if (ownLocalRope) {
+            double localTheta = opt.ropeLocalTheta() > 0 ? opt.ropeLocalTheta() : cfg.ropeTheta();
+            float[][] local = Rope.tables(hd, cfg.contextLength(), localTheta, cfg.ropeScaling(), 1.0);
+            ropeCos[LOCAL] = manager.create(local[0], table);
+            ropeSin[LOCAL] = manager.create(local[1], table);
+        }
+        rotateHalf = manager.create(Rope.rotateHalfMatrix(hd), new Shape(hd, hd));
     }
 
     public ModelConfig config() {
@@ -120,18 +175,33 @@ public final class LlamaTransformer implements AutoCloseable {
                     positions[r++] = s.startPosition() + t;
                 }
             }
-            NDManager tmp = manager;
-            NDArray posIdx = tmp.create(positions);
-            NDArray cos = ropeCos.get(new NDIndex("{}", posIdx)).reshape(n, 1, cfg.headDim());
-            NDArray sin = ropeSin.get(new NDIndex("{}", posIdx)).reshape(n, 1, cfg.headDim());
-            NDArray x = embedding.get(new NDIndex("{}", tmp.create(ids)));
+            NDArray posIdx = manager.create(positions);
+            NDArray[] cos = new NDArray[2];
+            NDArray[] sin = new NDArray[2];
+            for (int kind = GLOBAL; kind <= LOCAL; kind++) {
+                int table = ropeCos[kind] == null ? GLOBAL : kind;
+                if (kind == LOCAL && table == GLOBAL) {
+                    cos[LOCAL] = cos[GLOBAL];
+                    sin[LOCAL] = sin[GLOBAL];
+                    continue;
+                }
+                cos[kind] = ropeCos[table].get(new NDIndex("{}", posIdx)).reshape(n, 1, cfg.headDim());
+                sin[kind] = ropeSin[table].get(new NDIndex("{}", posIdx)).reshape(n, 1, cfg.headDim());
+            }
+            NDArray x = embedding.get(new NDIndex("{}", manager.create(ids)));
+            if (opt.embeddingScale() != 1f) x = x.mul(opt.embeddingScale());
 
-            Map<Integer, NDArray> additions = Steering.additions(steps, n, cfg.dModel(), tmp);
+            Map<Integer, NDArray> additions = Steering.additions(steps, n, cfg.dModel(), manager);
             Map<Integer, List<Integer>> captureSites = captureSites(steps);
             List<Map<HookPoint, float[]>> captured = new ArrayList<>();
             for (int b = 0; b < steps.size(); b++) captured.add(new HashMap<>());
+            DecodeWindow[] windows = null;
+            if (decode) {
+                DecodeWindow global = decodeWindow(steps, false);
+                windows = new DecodeWindow[]{global, anySliding ? decodeWindow(steps, true) : global};
+            }
 
-            Step step = new Step(steps, rowStart, n, cos, sin, decode, cache, additions, captureSites, captured);
+            Step step = new Step(steps, rowStart, n, cos, sin, decode, windows, cache, additions, captureSites, captured);
             for (int l = 0; l < layers.length; l++) {
                 // each layer's intermediates are freed when the layer ends, not when the step ends: a long prefill
                 // would otherwise hold every layer's activations at once (hundreds of MB for 256 tokens)
@@ -147,10 +217,16 @@ public final class LlamaTransformer implements AutoCloseable {
         }
     }
 
+    /**
+     * What a decode step's attention reads from the cache for one kind of layer: positions [lo, end) of the first B
+     * slots, and an additive mask (null when every sequence may see all of them).
+     */
+    private record DecodeWindow(int lo, int end, NDArray mask) {}
+
     /** What every block of one forward step shares. */
-    private record Step(List<ForwardStep> steps, int[] rowStart, int n, NDArray cos, NDArray sin, boolean decode,
-                        KvCache cache, Map<Integer, NDArray> additions, Map<Integer, List<Integer>> captureSites,
-                        List<Map<HookPoint, float[]>> captured) {}
+    private record Step(List<ForwardStep> steps, int[] rowStart, int n, NDArray[] cos, NDArray[] sin, boolean decode,
+                        DecodeWindow[] windows, KvCache cache, Map<Integer, NDArray> additions,
+                        Map<Integer, List<Integer>> captureSites, List<Map<HookPoint, float[]>> captured) {}
 
     /** Block l: attention then MLP, each added to the residual stream, with the hook sites between them. */
     private NDArray block(int l, NDArray x, Step s) {
@@ -158,23 +234,39 @@ public final class LlamaTransformer implements AutoCloseable {
         int n = s.n();
         int qDim = cfg.nHeads() * cfg.headDim();
         int kvDim = cfg.nKvHeads() * cfg.headDim();
+        int kind = w.sliding() ? LOCAL : GLOBAL;
         x = hook(x, new HookPoint(l, HookPoint.Site.PRE), s);
         NDArray qkv = rmsNorm(x, w.attnNorm()).matMul(w.wQkv());
         if (w.bQkv() != null) qkv = qkv.add(w.bQkv());
-        NDArray qk = rope(qkv.get(":, :{}", qDim + kvDim).reshape(n, cfg.nHeads() + cfg.nKvHeads(), cfg.headDim()), s.cos(), s.sin());
+        NDArray qk = qkv.get(":, :{}", qDim + kvDim).reshape(n, cfg.nHeads() + cfg.nKvHeads(), cfg.headDim());
+        if (w.qkNorm() != null) qk = rmsNorm(qk, w.qkNorm());
+        qk = rope(qk, s.cos()[kind], s.sin()[kind]);
         NDArray q = qk.get(":, :{}, :", cfg.nHeads());
         NDArray k = qk.get(":, {}:, :", cfg.nHeads());
         NDArray v = qkv.get(":, {}:", qDim + kvDim).reshape(n, cfg.nKvHeads(), cfg.headDim());
         NDArray attn = s.decode()
-                ? attendDecode(l, q, k, v, s.steps(), s.cache())
-                : attendPerSequence(l, q, k, v, s.steps(), s.rowStart(), s.cache());
-        x = x.add(attn.matMul(w.wOut()));
+                ? attendDecode(l, q, k, v, s.steps(), s.cache(), s.windows()[kind])
+                : attendPerSequence(l, q, k, v, s.steps(), s.rowStart(), s.cache(), w.sliding());
+        NDArray attnOut = attn.matMul(w.wOut());
+        if (w.postAttnNorm() != null) attnOut = rmsNorm(attnOut, w.postAttnNorm());
+        x = x.add(attnOut);
         x = hook(x, new HookPoint(l, HookPoint.Site.MID), s);
         NDArray gateUp = rmsNorm(x, w.mlpNorm()).matMul(w.wGateUp());
         NDArray gate = gateUp.get(":, :{}", cfg.ffnDim());
         NDArray up = gateUp.get(":, {}:", cfg.ffnDim());
-        x = x.add(gate.mul(Activation.sigmoid(gate)).mul(up).matMul(w.wDown()));  // SwiGLU
+        NDArray mlpOut = activate(gate).mul(up).matMul(w.wDown());
+        if (w.postMlpNorm() != null) mlpOut = rmsNorm(mlpOut, w.postMlpNorm());
+        x = x.add(mlpOut);
         return hook(x, new HookPoint(l, HookPoint.Site.POST), s);
+    }
+
+    private NDArray activate(NDArray gate) {
+        return switch (opt.activation()) {
+            case SILU -> gate.mul(Activation.sigmoid(gate));
+            // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), PyTorch's gelu(approximate="tanh")
+            case GELU_TANH -> gate.mul(gate.square().mul(0.044715f).add(1f).mul(gate).mul(0.7978845608028654f)
+                    .tanh().add(1f).mul(0.5f));
+        };
     }
 
     private static boolean slotsArePrefix(List<ForwardStep> steps) {
@@ -216,78 +308,111 @@ public final class LlamaTransformer implements AutoCloseable {
         return x.mul(cos).add(x.matMul(rotateHalf).mul(sin));
     }
 
+    /** cap * tanh(scores / cap) (Gemma 2), or the scores unchanged. */
+    private NDArray softcap(NDArray scores, float cap) {
+        return cap > 0 ? scores.div(cap).tanh().mul(cap) : scores;
+    }
+
+    /**
+     * The cache range and mask of a decode step (sequence i at position p_i sees positions t <= p_i; a local layer
+     * only t > p_i - window). Local layers read from the oldest position any sequence still sees, so their cost
+     * stays bounded by the window however long the sequences grow.
+     */
+    private DecodeWindow decodeWindow(List<ForwardStep> steps, boolean sliding) {
+        int b = steps.size();
+        int window = opt.slidingWindow();
+        int end = 0;
+        int lo = Integer.MAX_VALUE;
+        for (ForwardStep s : steps) {
+            end = Math.max(end, s.startPosition() + 1);
+            lo = Math.min(lo, sliding ? Math.max(0, s.startPosition() - window + 1) : 0);
+        }
+        int len = end - lo;
+        float[] mask = new float[b * len];
+        boolean any = false;
+        for (int i = 0; i < b; i++) {
+            int pos = steps.get(i).startPosition();
+            for (int t = lo; t < end; t++) {
+                if (t > pos || (sliding && t <= pos - window)) {
+                    mask[i * len + t - lo] = Float.NEGATIVE_INFINITY;
+                    any = true;
+                }
+            }
+        }
+        return new DecodeWindow(lo, end, any ? manager.create(mask, new Shape(b, 1, 1, len)) : null);
+    }
+
     /** Decode: one token per sequence, sequences in cache slots 0..B-1, one batched attention over the slots. */
-    private NDArray attendDecode(int layer, NDArray q, NDArray k, NDArray v, List<ForwardStep> steps, KvCache cache) {
+    private NDArray attendDecode(int layer, NDArray q, NDArray k, NDArray v, List<ForwardStep> steps, KvCache cache,
+                                 DecodeWindow window) {
         int b = steps.size();
         NDArray keys = cache.keys(layer);
         NDArray values = cache.values(layer);
-        int maxLen = 0;
-        boolean ragged = false;
         long[] slots = new long[b];
         long[] positions = new long[b];
         for (int i = 0; i < b; i++) {
-            int pos = steps.get(i).startPosition();
             slots[i] = i;
-            positions[i] = pos;
-            if (i > 0 && pos + 1 != maxLen) ragged = true;
-            maxLen = Math.max(maxLen, pos + 1);
+            positions[i] = steps.get(i).startPosition();
         }
         // one advanced-index write per tensor puts every sequence's new key at its own position
         NDIndex at = new NDIndex("{}, :, {}", manager.create(slots), manager.create(positions));
         keys.set(at, k);
         values.set(at, v);
-        NDArray kc = keys.get(":{}, :, :{}, :", b, maxLen);                 // [B, K, T, hd]
-        NDArray vc = values.get(":{}, :, :{}, :", b, maxLen);
+        NDArray kc = keys.get(":{}, :, {}:{}, :", b, window.lo(), window.end());        // [B, K, T, hd]
+        NDArray vc = values.get(":{}, :, {}:{}, :", b, window.lo(), window.end());
         NDArray qg = q.reshape(b, cfg.nKvHeads(), cfg.queryGroupSize(), cfg.headDim()); // [B, K, g, hd]
-        NDArray scores = qg.matMul(kc.transpose(0, 1, 3, 2));                 // [B, K, g, T]
-        if (ragged) {
-            float[] mask = new float[b * maxLen];
-            for (int i = 0; i < b; i++) {
-                for (int t = steps.get(i).startPosition() + 1; t < maxLen; t++) mask[i * maxLen + t] = Float.NEGATIVE_INFINITY;
-            }
-            scores = scores.add(manager.create(mask, new Shape(b, 1, 1, maxLen)));
-        }
+        NDArray scores = softcap(qg.matMul(kc.transpose(0, 1, 3, 2)), opt.attnLogitSoftcap()); // [B, K, g, T]
+        if (window.mask() != null) scores = scores.add(window.mask());
         return scores.softmax(-1).matMul(vc).reshape(b, cfg.nHeads() * cfg.headDim());
     }
 
     /** Prefill and mixed steps: causal attention of each sequence over its cached prefix plus its new tokens. */
     private NDArray attendPerSequence(int layer, NDArray q, NDArray k, NDArray v, List<ForwardStep> steps,
-                                      int[] rowStart, KvCache cache) {
+                                      int[] rowStart, KvCache cache, boolean sliding) {
         NDList outputs = new NDList(steps.size());
         for (int b = 0; b < steps.size(); b++) {
             ForwardStep s = steps.get(b);
             int len = s.length();
             int start = s.startPosition();
             int total = start + len;
+            // a local layer's first new token sees nothing older than start - window + 1, nor do the later ones
+            int lo = sliding ? Math.max(0, start - opt.slidingWindow() + 1) : 0;
             NDArray kb = k.get("{}:{}", rowStart[b], rowStart[b] + len).transpose(1, 0, 2); // [K, n, hd]
             NDArray vb = v.get("{}:{}", rowStart[b], rowStart[b] + len).transpose(1, 0, 2);
             if (s.slot() >= 0) {
                 NDIndex into = new NDIndex("{}, :, {}:{}, :", s.slot(), start, total);
                 cache.keys(layer).set(into, kb);
                 cache.values(layer).set(into, vb);
-                NDIndex all = new NDIndex("{}, :, :{}, :", s.slot(), total);
-                kb = cache.keys(layer).get(all);
-                vb = cache.values(layer).get(all);
+                NDIndex seen = new NDIndex("{}, :, {}:{}, :", s.slot(), lo, total);
+                kb = cache.keys(layer).get(seen);
+                vb = cache.values(layer).get(seen);
             } else if (start != 0) {
                 throw new IllegalArgumentException("a step without a cache slot must start at position 0");
             }
             NDArray qb = q.get("{}:{}", rowStart[b], rowStart[b] + len)
                     .reshape(len, cfg.nKvHeads(), cfg.queryGroupSize(), cfg.headDim())
                     .transpose(1, 2, 0, 3);                                        // [K, g, n, hd]
-            NDArray scores = qb.matMul(kb.transpose(0, 2, 1).expandDims(1));       // [K, g, n, T]
-            if (len > 1) scores = scores.add(causalMask(start, len, total));
+            NDArray scores = softcap(qb.matMul(kb.transpose(0, 2, 1).expandDims(1)), opt.attnLogitSoftcap()); // [K, g, n, T]
+            if (len > 1) scores = scores.add(mask(start, len, lo, total, sliding));
             NDArray out = scores.softmax(-1).matMul(vb.expandDims(1));             // [K, g, n, hd]
             outputs.add(out.transpose(2, 0, 1, 3).reshape(len, cfg.nHeads() * cfg.headDim()));
         }
         return outputs.size() == 1 ? outputs.get(0) : NDArrays.concat(outputs, 0);
     }
 
-    private NDArray causalMask(int start, int len, int total) {
-        float[] mask = new float[len * total];
+    /** [len, total - lo]: query i (position start + i) may see key position t when t <= start + i (and, on a local
+     * layer, t > start + i - window). */
+    private NDArray mask(int start, int len, int lo, int total, boolean sliding) {
+        int width = total - lo;
+        int window = opt.slidingWindow();
+        float[] mask = new float[len * width];
         for (int i = 0; i < len; i++) {
-            for (int t = start + i + 1; t < total; t++) mask[i * total + t] = Float.NEGATIVE_INFINITY;
+            int pos = start + i;
+            for (int t = lo; t < total; t++) {
+                if (t > pos || (sliding && t <= pos - window)) mask[i * width + t - lo] = Float.NEGATIVE_INFINITY;
+            }
         }
-        return manager.create(mask, new Shape(len, total));
+        return manager.create(mask, new Shape(len, width));
     }
 
     private List<ForwardResult> logits(NDArray x, List<ForwardStep> steps, int[] rowStart,
@@ -301,7 +426,7 @@ public final class LlamaTransformer implements AutoCloseable {
         if (!rows.isEmpty()) {
             long[] idx = rows.stream().mapToLong(Long::longValue).toArray();
             NDArray picked = idx.length == x.getShape().get(0) ? x : x.get(new NDIndex("{}", manager.create(idx)));
-            all = rmsNorm(picked, finalNorm).matMul(outputHeadT).toFloatArray();
+            all = softcap(rmsNorm(picked, finalNorm).matMul(outputHeadT), opt.finalLogitSoftcap()).toFloatArray();
         }
         List<ForwardResult> results = new ArrayList<>(steps.size());
         int vocab = cfg.vocabSize();
@@ -321,6 +446,19 @@ public final class LlamaTransformer implements AutoCloseable {
         float[] data = w.read(name);
         check(name, data, shape);
         return manager.create(data, new Shape(shape));
+    }
+
+    private NDArray loadNorm(WeightSource w, String name, int dim) throws IOException {
+        return manager.create(normWeights(w, name, dim));
+    }
+
+    /** A norm weight with the family's offset added (Gemma stores w and scales by 1 + w, in float32 as here). */
+    private float[] normWeights(WeightSource w, String name, int dim) throws IOException {
+        float[] data = w.read(name);
+        check(name, data, dim);
+        float offset = opt.normWeightOffset();
+        if (offset != 0f) for (int i = 0; i < data.length; i++) data[i] = offset + data[i];
+        return data;
     }
 
     private NDArray loadTransposed(WeightSource w, String name, int rows, int cols) throws IOException {
@@ -349,6 +487,7 @@ public final class LlamaTransformer implements AutoCloseable {
     }
 
     private static float[] scale(float[] a, float s) {
+        if (s == 1f) return a;
         for (int i = 0; i < a.length; i++) a[i] *= s;
         return a;
     }
