@@ -139,7 +139,7 @@ class EvaluateAndJudgesTest {
         Assumptions.assumeTrue(Files.isRegularFile(smol), "SmolLM2 not cached: run scripts/fetch-model.sh");
         try (Mesh mesh = Mesh.start(smol)) {
             // the gateway's own OpenAI-compatible logic behind a plain HTTP server: a real server with a real model
-            OpenAiCompat compat = new OpenAiCompat();
+            OpenAiCompat compat = new OpenAiCompat(new steering.gateway.grpc.SteeringResolver(mesh.clients()));
             ObjectMapper json = new ObjectMapper();
             HttpServer http = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
             http.createContext("/v1/chat/completions", ex -> {

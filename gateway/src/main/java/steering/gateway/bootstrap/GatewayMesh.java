@@ -12,6 +12,9 @@ public class GatewayMesh {
     @ConfigProperty(name = "steering.model-service.address", defaultValue = "127.0.0.1:50051")
     String modelService;
 
+    @ConfigProperty(name = "steering.vector-service.address")
+    java.util.Optional<String> vectorService;
+
     @ConfigProperty(name = "steering.gateway.deadline-seconds", defaultValue = "600")
     long deadlineSeconds;
 
@@ -21,7 +24,7 @@ public class GatewayMesh {
         MeshClients c = clients;
         if (c == null) {
             synchronized (this) {
-                if (clients == null) clients = new MeshClients(modelService);
+                if (clients == null) clients = new MeshClients(modelService, vectorService.orElse(null));
                 c = clients;
             }
         }

@@ -1,40 +1,63 @@
 package steering.gateway.grpc;
 
+import io.grpc.Context;
 import steering.common.grpc.Errors;
-import steering.v1.HookPoint;
-import steering.v1.Intervention;
-import steering.v1.SteeringSpec;
+import steering.gateway.mesh.MeshClients;
+import steering.v1.*;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 /**
- * Turns a request's steering specs into model-service interventions. Registry vectors (vector_id) need
- * vector-service, which the gateway does not reach yet: they are refused with UNAVAILABLE naming the missing piece.
+ * Turns a request's steering specs into model-service interventions: inline interventions as they are, registry
+ * vectors through vector-service's GetVector (which applies the strength to the calibrated scale and resolves a
+ * CAA position marker against the prompt), recipes through BuildVector.
  */
 public final class SteeringResolver {
+    private final MeshClients mesh;
+
+    /** @param mesh null: inline interventions only */
+    public SteeringResolver(MeshClients mesh) {
+        this.mesh = mesh;
+    }
 
     public List<Intervention> resolve(List<SteeringSpec> specs, String field) {
+        return resolve(specs, field, null);
+    }
+
+    /** @param prompt the prompt being steered, for vectors whose start position depends on it (may be null) */
+    public List<Intervention> resolve(List<SteeringSpec> specs, String field, Prompt prompt) {
         List<Intervention> out = new ArrayList<>(specs.size());
         for (int i = 0; i < specs.size(); i++) {
             SteeringSpec spec = specs.get(i);
             String f = field + "[" + i + "]";
+            if (spec.hasScale() && !Double.isFinite(spec.getScale())) throw Errors.invalid(f + ".scale", spec.getScale() + " is not finite");
+            if (spec.hasStrength() && !Double.isFinite(spec.getStrength())) throw Errors.invalid(f + ".strength", spec.getStrength() + " is not finite");
             Intervention iv = switch (spec.getSourceCase()) {
-                case INTERVENTION -> spec.getIntervention();
-                case VECTOR_ID -> throw Errors.unavailable(f + ".vector_id: the gateway has no vector-service configured");
-                case SOURCE_NOT_SET -> throw Errors.invalid(f, "give a vector_id or an inline intervention");
+                case INTERVENTION -> strengthened(spec.getIntervention(), spec);
+                case VECTOR_ID -> registry(f).getVector(GetVectorRequest.newBuilder().setId(spec.getVectorId())
+                        .setStrength(spec.hasStrength() ? spec.getStrength() : 1.0)
+                        .setPrompt(prompt == null ? Prompt.getDefaultInstance() : prompt).build()).getIntervention();
+                case RECIPE -> strengthened(registry(f).buildVector(spec.getRecipe()).getVector().getIntervention(), spec);
+                case SOURCE_NOT_SET -> throw Errors.invalid(f, "give a vector_id, an inline intervention or a recipe");
             };
             Intervention.Builder b = iv.toBuilder();
-            if (spec.hasScale()) {
-                if (!Double.isFinite(spec.getScale())) throw Errors.invalid(f + ".scale", spec.getScale() + " is not finite");
-                b.setScale(spec.getScale());
-            } else if (spec.hasStrength()) {
-                if (!Double.isFinite(spec.getStrength())) throw Errors.invalid(f + ".strength", spec.getStrength() + " is not finite");
-                b.setScale((iv.hasScale() ? iv.getScale() : 1.0) * spec.getStrength());
-            }
+            if (spec.hasScale()) b.setScale(spec.getScale());
             if (!spec.getHook().isEmpty()) b.setHook(HookPoint.newBuilder().setName(spec.getHook()));
             out.add(b.build());
         }
         return out;
+    }
+
+    private static Intervention strengthened(Intervention iv, SteeringSpec spec) {
+        if (!spec.hasStrength() || spec.hasScale()) return iv;
+        return iv.toBuilder().setScale((iv.hasScale() ? iv.getScale() : 1.0) * spec.getStrength()).build();
+    }
+
+    private VectorServiceGrpc.VectorServiceBlockingStub registry(String field) {
+        VectorServiceGrpc.VectorServiceBlockingStub stub = mesh == null ? null : mesh.vectorBlocking();
+        if (stub == null) throw Errors.unavailable(field + ": this gateway has no vector-service configured (steering.vector-service.address)");
+        return Context.current().getDeadline() != null ? stub : stub.withDeadlineAfter(10, TimeUnit.MINUTES);
     }
 }

@@ -31,7 +31,7 @@ public class SteeringServiceImpl extends SteeringGrpc.SteeringImplBase {
     static final long DEFAULT_DEADLINE_SECONDS = 600;
 
     private final MeshClients mesh;
-    private final SteeringResolver resolver = new SteeringResolver();
+    private final SteeringResolver resolver;
     private final OperationRegistry operations;
     private final Evaluator evaluator;
 
@@ -47,6 +47,7 @@ public class SteeringServiceImpl extends SteeringGrpc.SteeringImplBase {
     public SteeringServiceImpl(MeshClients mesh, OperationRegistry operations,
                                Function<steering.v1.BehaviourJudge, BehaviourJudge> judges) {
         this.mesh = mesh;
+        this.resolver = new SteeringResolver(mesh);
         this.operations = operations;
         this.evaluator = judges == null ? null : new Evaluator(mesh, resolver, judges);
     }
@@ -71,7 +72,7 @@ public class SteeringServiceImpl extends SteeringGrpc.SteeringImplBase {
         GenerateRequest downstream;
         try {
             downstream = GenerateRequest.newBuilder().setPrompt(request.getPrompt()).setSampling(request.getSampling())
-                    .addAllInterventions(resolver.resolve(request.getSteeringList(), "steering")).build();
+                    .addAllInterventions(resolver.resolve(request.getSteeringList(), "steering", request.getPrompt())).build();
         } catch (Throwable t) {
             out.onError(Errors.toStatus(t));
             return;
@@ -112,7 +113,7 @@ public class SteeringServiceImpl extends SteeringGrpc.SteeringImplBase {
             List<ComparedGeneration.Builder> results = new ArrayList<>();
             for (int c = 0; c < request.getConfigsCount(); c++) {
                 SteeringConfig config = request.getConfigs(c);
-                List<Intervention> ivs = resolver.resolve(config.getSteeringList(), "configs[" + c + "].steering");
+                List<Intervention> ivs = resolver.resolve(config.getSteeringList(), "configs[" + c + "].steering", request.getPrompt());
                 for (int s = 0; s < samples; s++) {
                     jobs.add(GenerateRequest.newBuilder().setPrompt(request.getPrompt())
                             .setSampling(request.getSampling().toBuilder().setSeed(seed + s)).addAllInterventions(ivs).build());
@@ -154,6 +155,32 @@ public class SteeringServiceImpl extends SteeringGrpc.SteeringImplBase {
             }
         });
         return done;
+    }
+
+    @Override
+    public void buildVector(BuildVectorRequest request, StreamObserver<BuildVectorResponse> out) {
+        try {
+            out.onNext(registry().buildVector(request));
+            out.onCompleted();
+        } catch (Throwable t) {
+            out.onError(Errors.toStatus(t));
+        }
+    }
+
+    @Override
+    public void listVectors(ListVectorsRequest request, StreamObserver<ListVectorsResponse> out) {
+        try {
+            out.onNext(registry().listVectors(request));
+            out.onCompleted();
+        } catch (Throwable t) {
+            out.onError(Errors.toStatus(t));
+        }
+    }
+
+    private VectorServiceGrpc.VectorServiceBlockingStub registry() {
+        VectorServiceGrpc.VectorServiceBlockingStub stub = mesh.vectorBlocking();
+        if (stub == null) throw Errors.unavailable("this gateway has no vector-service configured (steering.vector-service.address)");
+        return withDeadline(stub);
     }
 
     @Override

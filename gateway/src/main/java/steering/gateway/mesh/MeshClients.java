@@ -3,6 +3,7 @@ package steering.gateway.mesh;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import steering.v1.ModelServiceGrpc;
+import steering.v1.VectorServiceGrpc;
 
 import java.util.concurrent.TimeUnit;
 
@@ -13,9 +14,21 @@ import java.util.concurrent.TimeUnit;
  */
 public final class MeshClients implements AutoCloseable {
     private final ManagedChannel model;
+    private final ManagedChannel vector;
 
     public MeshClients(String modelServiceTarget) {
+        this(modelServiceTarget, null);
+    }
+
+    /** @param vectorServiceTarget null or blank: no vector-service (registry vectors and recipes are refused) */
+    public MeshClients(String modelServiceTarget, String vectorServiceTarget) {
         this.model = channel(modelServiceTarget);
+        this.vector = vectorServiceTarget == null || vectorServiceTarget.isBlank() ? null : channel(vectorServiceTarget);
+    }
+
+    /** vector-service, or null when the gateway runs without one. */
+    public VectorServiceGrpc.VectorServiceBlockingStub vectorBlocking() {
+        return vector == null ? null : VectorServiceGrpc.newBlockingStub(vector);
     }
 
     static ManagedChannel channel(String target) {
@@ -35,5 +48,6 @@ public final class MeshClients implements AutoCloseable {
     @Override
     public void close() throws InterruptedException {
         model.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        if (vector != null) vector.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     }
 }

@@ -23,7 +23,12 @@ public final class OpenAiCompat {
     public enum Kind { CHAT, COMPLETION }
 
     static final ObjectMapper JSON = new ObjectMapper();
-    private final SteeringResolver resolver = new SteeringResolver();
+    private final SteeringResolver resolver;
+
+    /** @param resolver resolves the optional "steering" field (registry vectors need its mesh) */
+    public OpenAiCompat(SteeringResolver resolver) {
+        this.resolver = resolver;
+    }
 
     /** A parsed request: the downstream Generate call and what the response needs to echo. */
     public record Parsed(GenerateRequest request, String model, boolean stream, String id, long created, Kind kind) {}
@@ -78,7 +83,7 @@ public final class OpenAiCompat {
                 }
                 specs.addSteering(spec);
             }
-            req.addAllInterventions(resolver.resolve(specs.getSteeringList(), "steering"));
+            req.addAllInterventions(resolver.resolve(specs.getSteeringList(), "steering", prompt.build()));
         }
         String prefix = kind == Kind.CHAT ? "chatcmpl-" : "cmpl-";
         return new Parsed(req.build(), body.path("model").asText(servedModel), body.path("stream").asBoolean(false),

@@ -36,7 +36,13 @@ public class OpenAiResource {
     @Inject
     GatewayMesh mesh;
 
-    private final OpenAiCompat compat = new OpenAiCompat();
+    private volatile OpenAiCompat compat;
+
+    private OpenAiCompat compat() {
+        OpenAiCompat c = compat;
+        if (c == null) compat = c = new OpenAiCompat(new steering.gateway.grpc.SteeringResolver(mesh.clients()));
+        return c;
+    }
 
     @GET
     @Path("/models")
@@ -74,16 +80,16 @@ public class OpenAiResource {
 
     private Response handle(JsonNode body, OpenAiCompat.Kind kind) {
         try {
-            OpenAiCompat.Parsed p = compat.parse(body, kind, "steering-mesh");
+            OpenAiCompat.Parsed p = compat().parse(body, kind, "steering-mesh");
             var stub = mesh.clients().modelBlocking().withDeadlineAfter(mesh.deadlineSeconds(), TimeUnit.SECONDS);
             Iterator<GenerateResponse> stream = stub.generate(p.request());
-            if (!p.stream()) return Response.ok(compat.complete(p, stream), MediaType.APPLICATION_JSON).build();
+            if (!p.stream()) return Response.ok(compat().complete(p, stream), MediaType.APPLICATION_JSON).build();
             // fail before the 200 header when model-service rejects the request outright
             GenerateResponse first = stream.next();
             StreamingOutput sse = out -> {
                 try {
-                    send(out, compat.chunk(p, first, true).toString());
-                    while (stream.hasNext()) send(out, compat.chunk(p, stream.next(), false).toString());
+                    send(out, compat().chunk(p, first, true).toString());
+                    while (stream.hasNext()) send(out, compat().chunk(p, stream.next(), false).toString());
                     send(out, "[DONE]");
                 } catch (StatusRuntimeException e) {
                     send(out, OpenAiCompat.errorBody(e).toString());
