@@ -26,6 +26,7 @@ echo "=== model-service engine (Java, DJL + PyTorch $(nproc) cores) ==="
 OMP_WAIT_POLICY=PASSIVE java -Xmx1g -Dai.djl.offline=true \
   -cp "$app/lib/boot/*:$app/lib/main/*:$app/app/*" steering.model.bench.DecodeBenchmark "$model" \
   --tokens "$tokens" --repeats "$repeats" --batches 1,8 --prefill 256 2> >(grep -vE ' (INFO|WARN) ' >&2)
+export OMP_WAIT_POLICY=PASSIVE  # both peers: libgomp threads sleep instead of spinning (see docs/design.md)
 if [ "${SKIP_PEER:-0}" != 1 ]; then
   echo
   echo "=== reference peer: Hugging Face transformers (PyTorch eager, float32) ==="
