@@ -1,0 +1,240 @@
+package steering.vector.grpc;
+
+import com.google.protobuf.ByteString;
+import io.grpc.Status;
+import io.grpc.stub.StreamObserver;
+import steering.common.grpc.Errors;
+import steering.common.ops.OperationRegistry;
+import steering.common.ops.OperationStreams;
+import steering.common.tensor.TensorCodec;
+import steering.v1.*;
+import steering.vector.mesh.ModelClient;
+import steering.vector.mesh.SaeClient;
+import steering.vector.registry.ApproximatorRegistry;
+import steering.vector.registry.ArtifactStore;
+import steering.vector.registry.VectorFiles;
+import steering.vector.registry.VectorRegistry;
+import steering.vector.service.ApproximatorTrainer;
+import steering.vector.service.Datasets;
+import steering.vector.service.Interventions;
+import steering.vector.service.ScaleCalibrator;
+import steering.vector.service.VectorBuilder;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The gRPC face of vector-service: validates requests, delegates to the builder, the registry and the long-running
+ * jobs, and maps every failure to a status (INVALID_ARGUMENT naming the field, NOT_FOUND for unknown ids,
+ * UNAVAILABLE for a dependency that is down). No framework types: tests serve it from a plain grpc-java server.
+ */
+public class VectorServiceImpl extends VectorServiceGrpc.VectorServiceImplBase {
+    private final VectorRegistry vectors;
+    private final ApproximatorRegistry approximators;
+    private final ModelClient model;
+    private final OperationRegistry operations;
+    private final VectorBuilder builder;
+    private final ApproximatorTrainer trainer;
+    private final ScaleCalibrator calibrator;
+
+    public VectorServiceImpl(VectorRegistry vectors, ApproximatorRegistry approximators, ModelClient model, SaeClient sae,
+                             Datasets datasets, OperationRegistry operations) {
+        this.vectors = vectors;
+        this.approximators = approximators;
+        this.model = model;
+        this.operations = operations;
+        this.builder = new VectorBuilder(model, sae, approximators, datasets);
+        this.trainer = new ApproximatorTrainer(model, sae, approximators, datasets);
+        this.calibrator = new ScaleCalibrator(model, sae, vectors);
+    }
+
+    @FunctionalInterface
+    interface Call<T> {
+        T get() throws Exception;
+    }
+
+    static <T> void answer(StreamObserver<T> out, Call<T> call) {
+        T value;
+        try {
+            value = call.get();
+        } catch (ArtifactStore.AlreadyExistsException e) {
+            out.onError(Status.ALREADY_EXISTS.withDescription(e.getMessage() + "; set overwrite to replace it").asRuntimeException());
+            return;
+        } catch (Throwable t) {
+            out.onError(Errors.toStatus(t));
+            return;
+        }
+        out.onNext(value);
+        out.onCompleted();
+    }
+
+    static String checkId(String id, String field) {
+        if (id.isEmpty()) throw Errors.invalid(field, "an id is required");
+        if (!ArtifactStore.validId(id)) throw Errors.invalid(field, "'" + id + "' must match [A-Za-z0-9][A-Za-z0-9._-]{0,127}");
+        return id;
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Vectors
+    // ------------------------------------------------------------------------------------------------------------
+
+    @Override
+    public void buildVector(BuildVectorRequest request, StreamObserver<BuildVectorResponse> out) {
+        answer(out, () -> {
+            SteeringVector v = builder.build(request);
+            boolean save = !request.hasSave() || request.getSave();
+            if (save) vectors.save(v, request.getOverwrite());
+            return BuildVectorResponse.newBuilder()
+                    .setVector(v.toBuilder().setIntervention(Interventions.of(v, v.getDefaultScale(), v.getFromIndex())))
+                    .build();
+        });
+    }
+
+    @Override
+    public void getVector(GetVectorRequest request, StreamObserver<SteeringVector> out) {
+        answer(out, () -> {
+            String id = checkId(request.getId(), "id");
+            double strength = request.hasStrength() ? request.getStrength() : 1.0;
+            if (!Double.isFinite(strength) || Math.abs(strength) > 1e3) throw Errors.invalid("strength", strength + " is outside [-1000, 1000]");
+            SteeringVector v = vectors.get(id);
+            if (v == null) throw Errors.notFound("vector '" + id + "' does not exist");
+            int from = v.getFromIndex();
+            if (request.hasPrompt() && request.getPrompt().getKindCase() != Prompt.KindCase.KIND_NOT_SET) {
+                from = Interventions.fromIndex(v, request.getPrompt(), model);
+            }
+            return v.toBuilder().setIntervention(Interventions.of(v, strength * v.getDefaultScale(), from)).build();
+        });
+    }
+
+    @Override
+    public void listVectors(ListVectorsRequest request, StreamObserver<ListVectorsResponse> out) {
+        answer(out, () -> {
+            if (request.getMethod() == VectorMethod.UNRECOGNIZED) throw Errors.invalid("method", "unknown method value");
+            ListVectorsResponse.Builder b = ListVectorsResponse.newBuilder();
+            for (SteeringVector v : vectors.list(request.getIncludeData())) {
+                if (!request.getModelId().isEmpty() && !request.getModelId().equals(v.getModelId())) continue;
+                if (request.getMethod() != VectorMethod.VECTOR_METHOD_UNSPECIFIED && request.getMethod() != v.getMethod()) continue;
+                b.addVectors(v);
+            }
+            return b.build();
+        });
+    }
+
+    @Override
+    public void deleteVector(DeleteVectorRequest request, StreamObserver<DeleteVectorResponse> out) {
+        answer(out, () -> {
+            String id = checkId(request.getId(), "id");
+            if (!vectors.delete(id)) throw Errors.notFound("vector '" + id + "' does not exist");
+            return DeleteVectorResponse.getDefaultInstance();
+        });
+    }
+
+    @Override
+    public void exportVector(ExportVectorRequest request, StreamObserver<ExportVectorResponse> out) {
+        answer(out, () -> {
+            String id = checkId(request.getId(), "id");
+            SteeringVector v = vectors.get(id);
+            if (v == null) throw Errors.notFound("vector '" + id + "' does not exist");
+            VectorFileFormat format = request.getFormat() == VectorFileFormat.VECTOR_FILE_FORMAT_UNSPECIFIED
+                    ? VectorFileFormat.VECTOR_FILE_FORMAT_SAFETENSORS : request.getFormat();
+            ExportVectorResponse.Builder b = ExportVectorResponse.newBuilder().setFormat(format);
+            switch (format) {
+                case VECTOR_FILE_FORMAT_SAFETENSORS -> b.setData(ByteString.copyFrom(VectorFiles.toSafetensors(v))).setFileName(id + ".safetensors");
+                case VECTOR_FILE_FORMAT_GGUF -> {
+                    if (v.getVector().getShapeCount() == 2 && v.getVector().getShape(0) > 1) {
+                        throw Errors.invalid("format", "vector '" + id + "' has " + v.getVector().getShape(0) + " rows (PROMPT_FRONT, ActAdd); "
+                                + "a llama.cpp control vector holds one row per layer, added at every position");
+                    }
+                    int nLayers = Integer.parseInt(v.getMetadataOrDefault("n_layers", Integer.toString(model.info().getNLayers())));
+                    int layer;
+                    try {
+                        layer = VectorFiles.ggufLayerOf(v.getHook().getName(), nLayers);
+                    } catch (IllegalArgumentException e) {
+                        throw Errors.invalid("format", e.getMessage());
+                    }
+                    double scale = request.hasScale() ? request.getScale() : v.getDefaultScale();
+                    if (!Double.isFinite(scale) || Math.abs(scale) > 1e6) throw Errors.invalid("scale", scale + " is outside [-1e6, 1e6]");
+                    float[] data = TensorCodec.toFloats(v.getVector());
+                    float[] scaled = new float[data.length];
+                    for (int i = 0; i < data.length; i++) scaled[i] = (float) (scale * data[i]);
+                    String hint = v.getMetadataOrDefault("architecture", "llama");
+                    b.setData(ByteString.copyFrom(VectorFiles.toGguf(scaled, layer, hint, Map.of(
+                            "steering.vector_id", id, "steering.model_id", v.getModelId(), "steering.hook", v.getHook().getName(),
+                            "steering.method", v.getMethod().name(), "steering.scale", Double.toString(scale)))))
+                            .setFileName(id + ".gguf");
+                    if (v.getPositions() == PositionPolicy.FROM_INDEX) {
+                        b.addWarnings("llama.cpp adds control vectors at every position; this vector's FROM_INDEX policy "
+                                + "(from the instruction end on) is not kept");
+                    }
+                    if (v.getHook().getName().endsWith("hook_resid_pre")) {
+                        b.addWarnings(v.getHook().getName() + " is written as direction." + layer + " (the output of block " + layer + ")");
+                    }
+                }
+                default -> throw Errors.invalid("format", "unknown format; use VECTOR_FILE_FORMAT_SAFETENSORS or VECTOR_FILE_FORMAT_GGUF");
+            }
+            return b.build();
+        });
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Long-running work
+    // ------------------------------------------------------------------------------------------------------------
+
+    @Override
+    public void startCalibrateScale(CalibrateScaleRequest request, StreamObserver<Operation> out) {
+        answer(out, () -> operations.start("CalibrateScale", calibrator.prepare(request, builder)));
+    }
+
+    @Override
+    public void startTrainEffectApproximator(TrainEffectApproximatorRequest request, StreamObserver<Operation> out) {
+        answer(out, () -> operations.start("TrainEffectApproximator", trainer.prepare(request, builder)));
+    }
+
+    @Override
+    public void getEffectApproximator(GetEffectApproximatorRequest request, StreamObserver<EffectApproximatorInfo> out) {
+        answer(out, () -> {
+            String id = checkId(request.getId(), "id");
+            EffectApproximatorInfo i = approximators.info(id);
+            if (i == null) throw Errors.notFound("effect approximator '" + id + "' does not exist");
+            return i;
+        });
+    }
+
+    @Override
+    public void listEffectApproximators(ListEffectApproximatorsRequest request, StreamObserver<ListEffectApproximatorsResponse> out) {
+        answer(out, () -> {
+            List<EffectApproximatorInfo> all = new ArrayList<>();
+            for (EffectApproximatorInfo i : approximators.list()) {
+                if (!request.getModelId().isEmpty() && !request.getModelId().equals(i.getModelId())) continue;
+                if (!request.getSaeId().isEmpty() && !request.getSaeId().equals(i.getSaeId())) continue;
+                all.add(i);
+            }
+            return ListEffectApproximatorsResponse.newBuilder().addAllApproximators(all).build();
+        });
+    }
+
+    @Override
+    public void deleteEffectApproximator(DeleteEffectApproximatorRequest request, StreamObserver<DeleteEffectApproximatorResponse> out) {
+        answer(out, () -> {
+            String id = checkId(request.getId(), "id");
+            if (!approximators.delete(id)) throw Errors.notFound("effect approximator '" + id + "' does not exist");
+            return DeleteEffectApproximatorResponse.getDefaultInstance();
+        });
+    }
+
+    @Override
+    public void getOperation(GetOperationRequest request, StreamObserver<Operation> out) {
+        OperationStreams.get(operations, request, out);
+    }
+
+    @Override
+    public void watchOperation(WatchOperationRequest request, StreamObserver<Operation> out) {
+        OperationStreams.watch(operations, request, out);
+    }
+
+    @Override
+    public void cancelOperation(CancelOperationRequest request, StreamObserver<Operation> out) {
+        OperationStreams.cancel(operations, request, out);
+    }
+}
