@@ -25,7 +25,9 @@ done
 
 mkdir -p "$run/logs"
 cd "$root"
-if [ "$rebuild" = 1 ] || [ ! -f model-service/target/quarkus-app/quarkus-run.jar ] || [ ! -f gateway/target/quarkus-app/quarkus-run.jar ] || [ ! -f cli/target/steer.jar ]; then
+jars_missing=0
+for m in model-service sae-service vector-service gateway; do [ -f "$m/target/quarkus-app/quarkus-run.jar" ] || jars_missing=1; done
+if [ "$rebuild" = 1 ] || [ "$jars_missing" = 1 ] || [ ! -f cli/target/steer.jar ]; then
   echo "==> building (mvn install -DskipTests; the first build downloads dependencies)"
   mvn -B -q install -DskipTests
 fi
@@ -48,8 +50,12 @@ start() { # name, port, command...
 start model-service 50051 env STEERING_MODEL_PATH="$model" MODEL_SERVICE_PORT=50051 OMP_WAIT_POLICY=PASSIVE \
   java -Xmx1g -Dai.djl.offline=true -jar model-service/target/quarkus-app/quarkus-run.jar
 
-start gateway 50050 env STEERING_MODEL_SERVICE_ADDRESS=127.0.0.1:50051 GATEWAY_PORT=50050 GATEWAY_HTTP_PORT=8080 \
-  java -Xmx512m -jar gateway/target/quarkus-app/quarkus-run.jar
+start sae-service 50052 env STEERING_MODEL_SERVICE_ADDRESS=127.0.0.1:50051 SAE_SERVICE_PORT=50052 OMP_WAIT_POLICY=PASSIVE \
+  java -Xmx2g -Dai.djl.offline=true -jar sae-service/target/quarkus-app/quarkus-run.jar
+start vector-service 50053 env STEERING_MODEL_SERVICE_ADDRESS=127.0.0.1:50051 STEERING_SAE_SERVICE_ADDRESS=127.0.0.1:50052 \
+  VECTOR_SERVICE_PORT=50053 java -Xmx1g -jar vector-service/target/quarkus-app/quarkus-run.jar
+start gateway 50050 env STEERING_MODEL_SERVICE_ADDRESS=127.0.0.1:50051 STEERING_VECTOR_SERVICE_ADDRESS=127.0.0.1:50053 \
+  GATEWAY_PORT=50050 GATEWAY_HTTP_PORT=8080 java -Xmx512m -jar gateway/target/quarkus-app/quarkus-run.jar
 
 wait_healthy() { # name, port
   echo "==> waiting for $1 to report SERVING"
@@ -59,12 +65,15 @@ wait_healthy() { # name, port
   fi
 }
 wait_healthy model-service 50051
+wait_healthy sae-service 50052
+wait_healthy vector-service 50053
 wait_healthy gateway 50050
 java -jar cli/target/steer.jar info --model-service 127.0.0.1:50051
 if [ "$demo" = 1 ]; then
   echo
   java -jar cli/target/steer.jar demo --model-service 127.0.0.1:50051
 fi
-echo "The mesh is up: model-service 127.0.0.1:50051, gateway 127.0.0.1:50050 (gRPC) and http://127.0.0.1:8080/v1 (OpenAI-compatible)."
+echo "The mesh is up: model-service :50051, sae-service :50052, vector-service :50053, gateway :50050 (gRPC)"
+echo "and http://127.0.0.1:8080/v1 (OpenAI-compatible), all on 127.0.0.1."
 echo "Try: deploy/local/steer compare --prompt 'I think' --positive 'I love it' --negative 'I hate it' --scales 16,24 --temperature 0.7 --seed 1"
 echo "Stop it with: deploy/local/down.sh"
