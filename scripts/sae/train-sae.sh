@@ -8,7 +8,7 @@
 # Defaults reproduce the documented SmolLM2-135M-Instruct run (docs/sae-service.md):
 #   model    the GGUF printed by scripts/fetch-model.sh
 #   options  --hook blocks.15.hook_resid_post --dataset tinystories-1000 --dataset wikitext103-1000
-#            --d-sae 4608 --k 32 --max-tokens 150000 --epochs 6 --lr 3e-3 --batch-size 1024 --context-size 128
+#            --d-sae 4608 --k 32 --max-tokens 250000 --epochs 4 --lr 3e-3 --batch-size 1024 --context-size 128
 #            --spliced-windows 16 --top-contexts 8 --seed 1 --id smollm2-135m-L15-resid_post-topk-4608 --overwrite
 # Environment: STEERING_DATA (SAEs go to $STEERING_DATA/saes, default ~/.cache/steering-mesh),
 # STEERING_CORPUS_DIR (default ../shared/data beside the repository), MODEL_JAVA_OPTS and SAE_JAVA_OPTS (JVM options
@@ -31,7 +31,7 @@ while [ $# -gt 0 ]; do
 done
 if [ $# -eq 0 ]; then
   set -- train --hook blocks.15.hook_resid_post --dataset tinystories-1000 --dataset wikitext103-1000 \
-         --d-sae 4608 --k 32 --max-tokens 150000 --epochs 6 --lr 3e-3 --batch-size 1024 --context-size 128 \
+         --d-sae 4608 --k 32 --max-tokens 250000 --epochs 4 --lr 3e-3 --batch-size 1024 --context-size 128 \
          --spliced-windows 16 --top-contexts 8 --seed 1 --id smollm2-135m-L15-resid_post-topk-4608 --overwrite
 fi
 case "${1:-}" in train|evaluate) ;; *) set -- train "$@" ;; esac

@@ -254,7 +254,7 @@ public class SaeServiceImpl extends SaeServiceGrpc.SaeServiceImplBase {
                 if (texts.getPromptsCount() == 0) throw Errors.invalid(field + ".texts.prompts", "at least one prompt is required");
                 if (texts.getPromptsCount() > MAX_PROMPTS) throw Errors.invalid(field + ".texts.prompts", texts.getPromptsCount() + " prompts is outside [1, " + MAX_PROMPTS + "]");
                 String hook = usableHook(lease.record(), field + ".texts");
-                List<ModelClient.Captured> caps = model.capture(texts.getPromptsList(), hook, false);
+                List<ModelClient.Captured> caps = capture(texts.getPromptsList(), hook, field + ".texts.prompts");
                 List<EncodedText> encoded = new ArrayList<>();
                 List<int[]> groups = new ArrayList<>();
                 int bos = model.info().getBosTokenId();
@@ -284,6 +284,19 @@ public class SaeServiceImpl extends SaeServiceGrpc.SaeServiceImplBase {
                 return new Rows(all, total, encoded, groups);
             }
             default -> throw Errors.invalid(field, "set activations or texts");
+        }
+    }
+
+    /** Captures through model-service; its complaints about the prompts name our field (not its "inputs[i]"). */
+    private List<ModelClient.Captured> capture(List<Prompt> prompts, String hook, String field) {
+        try {
+            return model.capture(prompts, hook, false);
+        } catch (io.grpc.StatusRuntimeException e) {
+            String d = e.getStatus().getDescription();
+            if (e.getStatus().getCode() != Status.Code.INVALID_ARGUMENT || d == null || !d.startsWith("inputs")) throw e;
+            String renamed = prompts.size() == 1 && field.equals("prompt") ? d.replaceFirst("^inputs\\[0\\]", "prompt")
+                    : d.replaceFirst("^inputs", field);
+            throw Status.INVALID_ARGUMENT.withDescription(renamed).asRuntimeException();
         }
     }
 
@@ -514,7 +527,7 @@ public class SaeServiceImpl extends SaeServiceGrpc.SaeServiceImplBase {
                     throw Status.FAILED_PRECONDITION.withDescription("max_density: SAE '" + id + "' has no stored statistics; run StartComputeFeatureStats").asRuntimeException();
                 }
                 String hook = usableHook(lease.record(), "prompt");
-                ModelClient.Captured c = model.capture(List.of(request.getPrompt()), hook, false).get(0);
+                ModelClient.Captured c = capture(List.of(request.getPrompt()), hook, "prompt").get(0);
                 int d = sae.dIn(), m = sae.dSae();
                 int bos = model.info().getBosTokenId();
                 boolean hasBos = bos >= 0 && c.tokenIds().length > 0 && c.tokenIds()[0] == bos;

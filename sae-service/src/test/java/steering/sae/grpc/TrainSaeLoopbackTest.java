@@ -219,6 +219,11 @@ class TrainSaeLoopbackTest {
                 .setSaeId("stories").setPrompt(Prompt.newBuilder().setText(text)).setMaxDensity(1.5).build()));
         assertStatus(Status.Code.INVALID_ARGUMENT, "prompt", () -> mesh.blocking().searchFeatures(SearchFeaturesRequest.newBuilder()
                 .setSaeId("stories").build()));
+        assertStatus(Status.Code.INVALID_ARGUMENT, "prompt.tokens.ids[0]", () -> mesh.blocking().searchFeatures(SearchFeaturesRequest.newBuilder()
+                .setSaeId("stories").setPrompt(Prompt.newBuilder().setTokens(TokenIds.newBuilder().addIds(99999))).build()));
+        assertStatus(Status.Code.INVALID_ARGUMENT, "input.texts.prompts[1]", () -> mesh.blocking().encode(EncodeRequest.newBuilder().setSaeId("stories")
+                .setInput(SaeInput.newBuilder().setTexts(TextInputs.newBuilder().addPrompts(Prompt.newBuilder().setText("ok"))
+                        .addPrompts(Prompt.newBuilder().setText("")))).build()));
     }
 
     @Test
