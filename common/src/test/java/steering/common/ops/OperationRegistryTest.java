@@ -125,20 +125,20 @@ class OperationRegistryTest {
     @Test
     void aTaskThatChecksBetweenStepsStopsAtTheNextCheck() throws Exception {
         OperationRegistry r = registry(1, 4);
-        CountDownLatch running = new CountDownLatch(1);
-        int[] steps = {0};
+        CountDownLatch firstStepDone = new CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicInteger steps = new java.util.concurrent.atomic.AtomicInteger();
         Operation op = r.start("Loop", ctx -> {
-            running.countDown();
             while (true) {
                 ctx.checkCancelled();
-                steps[0]++;
+                steps.incrementAndGet();
+                firstStepDone.countDown(); // cancel only once the loop is past its first check
                 Thread.onSpinWait();
             }
         });
-        assertTrue(running.await(10, TimeUnit.SECONDS));
+        assertTrue(firstStepDone.await(10, TimeUnit.SECONDS));
         r.cancel(op.getId());
         assertEquals(OPERATION_STATE_CANCELLED, r.await(op.getId(), WAIT).getState());
-        assertTrue(steps[0] > 0);
+        assertTrue(steps.get() > 0);
     }
 
     @Test
