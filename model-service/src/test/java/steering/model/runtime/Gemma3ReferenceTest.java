@@ -244,44 +244,19 @@ class Gemma3ReferenceTest {
     }
 
     private static float[] meanAt(HookPoint hook, String text) {
-        int[] ids = model.tokenizer().encode(text, true);
-        float[] rows = model.transformer().forward(List.of(new ForwardStep(ids, 0, -1, List.of(), ids.length, Set.of(hook))), null)
-                .get(0).captured().get(hook);
-        int d = model.config().dModel();
-        float[] mean = new float[d];
         // BOS excluded: its residual is huge and the same for both texts
-        for (int t = 1; t < ids.length; t++) for (int j = 0; j < d; j++) mean[j] += rows[t * d + j] / (ids.length - 1);
-        return mean;
+        return ModelProbes.meanResidual(model, hook, model.tokenizer().encode(text, true), 1);
     }
 
     private static float[] minus(float[] a, float[] b) {
-        float[] out = new float[a.length];
-        for (int i = 0; i < a.length; i++) out[i] = a[i] - b[i];
-        return out;
+        return ModelProbes.minus(a, b);
     }
 
     private static double logSumExp(float[] x) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (float f : x) max = Math.max(max, f);
-        double sum = 0;
-        for (float f : x) sum += Math.exp(f - max);
-        return max + Math.log(sum);
+        return ModelProbes.logSumExp(x);
     }
 
     private static int[] greedyDecode(int[] prompt, int steps) {
-        try (KvCache cache = new KvCache(manager, model.config(), 1, 64, 2048)) {
-            int vocab = model.config().vocabSize();
-            float[] logits = model.transformer().forward(List.of(new ForwardStep(prompt, 0, 0, List.of(), prompt.length - 1, Set.of())), cache)
-                    .get(0).logits();
-            int[] out = new int[steps];
-            for (int i = 0; i < steps; i++) {
-                out[i] = Sampler.argmax(logits, 0, vocab);
-                if (i + 1 < steps) {
-                    logits = model.transformer().forward(List.of(ForwardStep.decode(out[i], prompt.length + i, 0, List.of())), cache)
-                            .get(0).logits();
-                }
-            }
-            return out;
-        }
+        return ModelProbes.greedyDecode(model, manager, prompt, steps);
     }
 }
