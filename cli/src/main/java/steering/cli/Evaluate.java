@@ -6,7 +6,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import steering.v1.*;
 
-import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.Callable;
 
@@ -36,14 +35,11 @@ class Evaluate implements Callable<Integer> {
                     .setBehaviourJudge(judge.equals("chat") ? BehaviourJudge.BEHAVIOUR_JUDGE_CHAT : BehaviourJudge.BEHAVIOUR_JUDGE_EMBEDDING)
                     .addConfigs(EvaluatedConfig.newBuilder().setLabel(contrast.hook).addSteering(SteeringSpec.newBuilder().setIntervention(v))
                             .addAllScales(scales)).build());
-            Operation last = op;
-            for (Iterator<Operation> it = stub.watchOperation(WatchOperationRequest.newBuilder().setId(op.getId()).build()); it.hasNext(); ) {
-                last = it.next();
-                System.err.printf("\r[%-30s] %3.0f%% %s", "#".repeat((int) Math.round(30 * last.getProgress())), 100 * last.getProgress(), last.getMessage());
-            }
-            System.err.println();
-            if (last.getState() != OperationState.OPERATION_STATE_SUCCEEDED) {
-                System.err.println("evaluation " + last.getState() + ": " + last.getError().getMessage());
+            Operation last;
+            try {
+                last = OperationProgress.follow(stub.watchOperation(WatchOperationRequest.newBuilder().setId(op.getId()).build()), op, "evaluation");
+            } catch (IllegalStateException e) {
+                System.err.println(e.getMessage());
                 return 1;
             }
             EvaluateResult result = last.getResult().unpack(EvaluateResult.class);

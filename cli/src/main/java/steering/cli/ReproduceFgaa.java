@@ -1,0 +1,222 @@
+package steering.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.google.protobuf.Message;
+import com.google.protobuf.util.JsonFormat;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import steering.common.io.AtomicFiles;
+import steering.v1.*;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The FGAA paper's comparison (Soo et al. 2025, after SAE-TS's protocol) run against the mesh: for each task, build
+ * CAA (the papers' token-mean variant), SAE decoder, SAE-TS and FGAA vectors at the SAE's hook, sweep their scale
+ * through the gateway's Evaluate, and keep each task's result as JSON; then render the report (FgaaReport).
+ * Tasks whose result exists are skipped, so an interrupted run resumes where it stopped.
+ */
+@Command(name = "reproduce-fgaa", description = "Reproduce the FGAA paper's method comparison on the served model and write a report.")
+class ReproduceFgaa implements Callable<Integer> {
+    static final String[] METHODS = {"CAA", "SAE decoder", "SAE-TS", "FGAA"};
+
+    @CommandLine.Mixin GatewayTarget gateway = new GatewayTarget();
+    @Option(names = "--vector-service", defaultValue = "${env:STEERING_VECTOR_SERVICE_ADDRESS:-127.0.0.1:50053}") String vectorService;
+    @Option(names = "--sae-service", defaultValue = "${env:STEERING_SAE_SERVICE_ADDRESS:-127.0.0.1:50052}") String saeService;
+    @Option(names = "--approximator", description = "effect approximator id (default: the newest one for --sae, or for the served model)") String approximator;
+    @Option(names = "--sae", description = "SAE id: use the newest approximator trained for it") String saeId;
+    @Option(names = "--train-approximator", description = "with --sae: train an approximator for it when it has none (~20 min for SmolLM2 on 2 cores)") boolean train;
+    @Option(names = "--tasks", description = "tasks JSON (default: the nine built-in tasks)") Path tasksFile;
+    @Option(names = "--only", split = ",", description = "task names to run") List<String> only;
+    @Option(names = "--samples", defaultValue = "16", description = "samples per (method, scale); the papers used 256") int samples;
+    @Option(names = "--scales", split = ",", defaultValue = "10,20,30,45,60,80,100,130",
+            description = "raw scales of the unit-norm vectors (0, the unsteered baseline, is always added)") List<Double> scales;
+    @Option(names = "--max-tokens", defaultValue = "30") int maxTokens;
+    @Option(names = "--prompt", defaultValue = "I think") String prompt;
+    @Option(names = "--out", defaultValue = "docs/fgaa-reproduction") Path out;
+    @Option(names = "--force", description = "re-run tasks that already have a result") boolean force;
+    @Option(names = "--render-only", description = "only render the report from the stored results") boolean renderOnly;
+    @Option(names = "--deadline", defaultValue = "14400", description = "seconds for the whole run's calls") long deadlineSeconds;
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Override
+    public Integer call() throws Exception {
+        Path results = out.resolve("results");
+        Files.createDirectories(results);
+        JsonNode tasks = loadTasks();
+        if (!renderOnly) run(tasks, results);
+        FgaaReport.render(tasks, results, out);
+        System.err.println("report: " + out.resolve("results.md") + " and " + out.resolve("plots.html"));
+        return 0;
+    }
+
+    private JsonNode loadTasks() throws IOException {
+        if (tasksFile != null) return JSON.readTree(tasksFile.toFile());
+        try (InputStream in = ReproduceFgaa.class.getResourceAsStream("fgaa-tasks.json")) {
+            return JSON.readTree(in);
+        }
+    }
+
+    private void run(JsonNode tasks, Path results) throws Exception {
+        ManagedChannel gw = gateway.channel();
+        ManagedChannel vec = channel(vectorService);
+        ManagedChannel sae = channel(saeService);
+        try {
+            var steering = gateway.stub(gw, deadlineSeconds);
+            var vectors = VectorServiceGrpc.newBlockingStub(vec).withDeadlineAfter(deadlineSeconds, TimeUnit.SECONDS);
+            var saes = SaeServiceGrpc.newBlockingStub(sae).withDeadlineAfter(deadlineSeconds, TimeUnit.SECONDS);
+            ModelInfo model = steering.getModelInfo(GetModelInfoRequest.getDefaultInstance());
+            EffectApproximatorInfo approx = approximator(vectors, model);
+            SaeInfo saeInfo = saes.getSaeInfo(GetSaeInfoRequest.newBuilder().setSaeId(approx.getSaeId()).build());
+            ObjectNode setup = JSON.createObjectNode();
+            setup.set("model", proto(model));
+            setup.set("sae", proto(saeInfo));
+            setup.set("approximator", proto(approx));
+            AtomicFiles.writeString(results.resolve("setup.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(setup));
+
+            List<JsonNode> todo = new ArrayList<>();
+            for (JsonNode t : tasks.get("tasks")) {
+                String name = t.get("name").asText();
+                if (only != null && !only.contains(name)) continue;
+                if (!force && Files.exists(results.resolve(name + ".json"))) {
+                    System.err.println(name + ": result exists, skipped (--force re-runs it)");
+                    continue;
+                }
+                todo.add(t);
+            }
+            for (int i = 0; i < todo.size(); i++) {
+                JsonNode t = todo.get(i);
+                String name = t.get("name").asText();
+                long start = System.nanoTime();
+                ObjectNode result = runTask(t, approx, saeInfo, steering, saes, "[" + (i + 1) + "/" + todo.size() + "] " + name);
+                result.put("wall_seconds", (System.nanoTime() - start) / 1e9);
+                AtomicFiles.writeString(results.resolve(name + ".json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(result));
+            }
+        } finally {
+            gw.shutdownNow();
+            vec.shutdownNow();
+            sae.shutdownNow();
+        }
+    }
+
+    private ObjectNode runTask(JsonNode task, EffectApproximatorInfo approx, SaeInfo sae, SteeringGrpc.SteeringBlockingStub steering,
+                               SaeServiceGrpc.SaeServiceBlockingStub saes, String progressLabel) throws IOException {
+        String name = task.get("name").asText();
+        List<String> positive = texts(task.get("positive"));
+        List<String> negative = texts(task.get("negative"));
+        System.err.println(progressLabel + ": building vectors");
+        SteeringVector fgaa = build(steering, name, "fgaa", BuildVectorRequest.newBuilder().setFgaa(FgaaRecipe.newBuilder()
+                .setApproximatorId(approx.getId()).addAllPositive(positive).addAllNegative(negative)));
+        // The papers hand-picked one to three features per task for SAE decoder steering and SAE-TS; we take the
+        // feature FGAA ranks first (largest filtered SAE-space contrast), so all SAE methods aim at the same concept.
+        WeightedFeature top = fgaa.getFeaturesList().stream().max(Comparator.comparingDouble(WeightedFeature::getWeight))
+                .orElseThrow(() -> new IllegalStateException(name + ": FGAA kept no feature"));
+        WeightedFeature target = WeightedFeature.newBuilder().setFeature(top.getFeature()).setWeight(1).build();
+        SteeringVector caa = build(steering, name, "caa", BuildVectorRequest.newBuilder().setCaaMean(CaaMeanRecipe.newBuilder()
+                .setHook(sae.getHook()).addAllPositive(positive).addAllNegative(negative)));
+        SteeringVector decoder = build(steering, name, "sae-decoder", BuildVectorRequest.newBuilder().setSaeDecoder(SaeDecoderRecipe.newBuilder()
+                .setSaeId(sae.getId()).addFeatures(target)));
+        SteeringVector saeTs = build(steering, name, "sae-ts", BuildVectorRequest.newBuilder().setSaeTs(SaeTsRecipe.newBuilder()
+                .setApproximatorId(approx.getId()).addTargets(target)));
+        FeatureStatsResponse stats = saes.featureStats(FeatureStatsRequest.newBuilder().setSaeId(sae.getId())
+                .addFeatures(top.getFeature()).setTopContexts(3).build());
+
+        SteeringVector[] vectors = {caa, decoder, saeTs, fgaa};
+        EvaluateRequest.Builder eval = EvaluateRequest.newBuilder().setPrompt(Prompt.newBuilder().setText(prompt))
+                .setCriterion(task.get("criterion").asText()).setSamples(samples)
+                .setBehaviourJudge(BehaviourJudge.BEHAVIOUR_JUDGE_EMBEDDING)
+                // SAE-TS's analyse_steer sampling: top-k 50, top-p 0.3, temperature 1
+                .setSampling(SamplingParams.newBuilder().setMaxTokens(maxTokens).setTemperature(1.0f).setTopK(50).setTopP(0.3f).setSeed(0))
+                .addConfigs(EvaluatedConfig.newBuilder().setLabel("unsteered")
+                        .addSteering(SteeringSpec.newBuilder().setVectorId(caa.getId())).addScales(0));
+        for (int m = 0; m < METHODS.length; m++) {
+            eval.addConfigs(EvaluatedConfig.newBuilder().setLabel(METHODS[m])
+                    .addSteering(SteeringSpec.newBuilder().setVectorId(vectors[m].getId())).addAllScales(scales));
+        }
+        Operation op = steering.startEvaluate(eval.build());
+        Operation last = OperationProgress.follow(steering.watchOperation(WatchOperationRequest.newBuilder().setId(op.getId()).build()), op, progressLabel);
+        EvaluateResult evaluation = last.getResult().unpack(EvaluateResult.class);
+
+        ObjectNode result = JSON.createObjectNode();
+        result.put("task", name);
+        result.put("criterion", task.get("criterion").asText());
+        result.put("prompt", prompt);
+        result.put("samples", samples);
+        result.put("max_tokens", maxTokens);
+        result.put("created_at", Instant.now().toString());
+        result.put("target_feature", top.getFeature());
+        result.set("target_feature_stats", proto(stats));
+        ArrayNode vs = result.putArray("vectors");
+        for (int m = 0; m < METHODS.length; m++) {
+            ObjectNode v = proto(vectors[m].toBuilder().clearVector().clearIntervention().clearRecipe().build());
+            v.put("label", METHODS[m]);
+            vs.add(v);
+        }
+        result.set("evaluation", proto(evaluation));
+        return result;
+    }
+
+    private SteeringVector build(SteeringGrpc.SteeringBlockingStub steering, String task, String method, BuildVectorRequest.Builder recipe) {
+        return steering.buildVector(recipe.setVectorId("fgaa-repro-" + task.replace('_', '-') + "-" + method)
+                .setOverwrite(true).setDescription("FGAA reproduction, task " + task).build()).getVector();
+    }
+
+    private EffectApproximatorInfo approximator(VectorServiceGrpc.VectorServiceBlockingStub vectors, ModelInfo model) {
+        if (approximator != null) {
+            return vectors.getEffectApproximator(GetEffectApproximatorRequest.newBuilder().setId(approximator).build());
+        }
+        ListEffectApproximatorsRequest.Builder filter = ListEffectApproximatorsRequest.newBuilder().setModelId(model.getModelId());
+        if (saeId != null) filter.setSaeId(saeId);
+        return vectors.listEffectApproximators(filter.build()).getApproximatorsList().stream()
+                .max(Comparator.comparingLong(a -> a.getCreatedAt().getSeconds())).orElseGet(() -> {
+                    if (saeId == null || !train) {
+                        throw new CommandLine.ParameterException(new CommandLine(this), "vector-service has no effect approximator for "
+                                + model.getModelId() + (saeId == null ? "" : " and SAE " + saeId) + "; give --sae SAE_ID --train-approximator to train one");
+                    }
+                    return trainApproximator(vectors, saeId);
+                });
+    }
+
+    /** The CPU-budget approximator of docs/vector-service.md (192 directions), with progress. */
+    private EffectApproximatorInfo trainApproximator(VectorServiceGrpc.VectorServiceBlockingStub vectors, String saeId) {
+        String id = saeId + "-effects";
+        Operation op = vectors.startTrainEffectApproximator(TrainEffectApproximatorRequest.newBuilder().setApproximatorId(id)
+                .setSaeId(saeId).setDecoderDirections(128).setMixtureDirections(64).setRandomDirections(0)
+                .setSamplesPerPrompt(1).setBaselineSamplesPerPrompt(10).setSequenceLength(32)
+                .setLossDataset("wikitext103-1000").setLossChunks(2).setLossChunkTokens(32).setTargetLossIncrease(1.0)
+                .setSeed(1).setOverwrite(true).build());
+        OperationProgress.follow(vectors.watchOperation(WatchOperationRequest.newBuilder().setId(op.getId()).build()), op,
+                "training the effect approximator");
+        return vectors.getEffectApproximator(GetEffectApproximatorRequest.newBuilder().setId(id).build());
+    }
+
+    private static List<String> texts(JsonNode array) {
+        List<String> out = new ArrayList<>();
+        array.forEach(n -> out.add(n.asText()));
+        return out;
+    }
+
+    private static ObjectNode proto(Message m) throws IOException {
+        return (ObjectNode) JSON.readTree(JsonFormat.printer().alwaysPrintFieldsWithNoPresence().preservingProtoFieldNames().print(m));
+    }
+
+    private static ManagedChannel channel(String target) {
+        return NettyChannelBuilder.forTarget(target).usePlaintext().maxInboundMessageSize(64 << 20).build();
+    }
+}
