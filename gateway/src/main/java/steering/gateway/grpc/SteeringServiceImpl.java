@@ -1,5 +1,6 @@
 package steering.gateway.grpc;
 
+import io.smallrye.common.annotation.Blocking;
 import io.grpc.Context;
 import io.grpc.Deadline;
 import io.grpc.stub.ClientCallStreamObserver;
@@ -26,6 +27,10 @@ import steering.gateway.eval.Evaluator;
  * cancellation and deadlines of the incoming call carry over to the outgoing one (gRPC Context), and a dependency
  * that is down surfaces as UNAVAILABLE.
  */
+// Quarkus takes the execution model of an inherited RPC method from the class that declares it, so @Blocking
+// belongs here (on the Quarkus subclass it would cover no method): the handlers wait on the engine or on other
+// services and must run on worker threads, not on the Vert.x event loop. Plain grpc-java servers ignore it.
+@Blocking
 public class SteeringServiceImpl extends SteeringGrpc.SteeringImplBase {
     /** Applied when a client sends no deadline, so that no call can hang forever on a stuck dependency. */
     static final long DEFAULT_DEADLINE_SECONDS = 600;

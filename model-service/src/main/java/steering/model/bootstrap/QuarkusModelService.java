@@ -1,14 +1,12 @@
 package steering.model.bootstrap;
 
 import io.quarkus.grpc.GrpcService;
-import io.smallrye.common.annotation.Blocking;
 import jakarta.inject.Inject;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import steering.model.grpc.ModelServiceImpl;
 
 /** Registers {@link ModelServiceImpl} with Quarkus' gRPC server; the service logic itself is framework-free. */
 @GrpcService
-@Blocking // Score and CaptureActivations wait for the engine: keep them off the Vert.x event loop
 public class QuarkusModelService extends ModelServiceImpl {
     @Inject
     public QuarkusModelService(ModelEngineProducer host,

@@ -1,5 +1,6 @@
 package steering.model.grpc;
 
+import io.smallrye.common.annotation.Blocking;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import steering.common.grpc.Errors;
@@ -26,6 +27,10 @@ import java.util.function.Supplier;
  * The gRPC face of model-service: validates requests, maps them to the runtime and streams results back. Holds no
  * model logic and no framework types, so tests serve it from a plain grpc-java server.
  */
+// Quarkus takes the execution model of an inherited RPC method from the class that declares it, so @Blocking
+// belongs here (on the Quarkus subclass it would cover no method): the handlers wait on the engine or on other
+// services and must run on worker threads, not on the Vert.x event loop. Plain grpc-java servers ignore it.
+@Blocking
 public class ModelServiceImpl extends ModelServiceGrpc.ModelServiceImplBase {
     static final int DEFAULT_MAX_TOKENS = 64;
 

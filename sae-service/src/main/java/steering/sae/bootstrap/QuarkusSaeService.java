@@ -1,13 +1,11 @@
 package steering.sae.bootstrap;
 
 import io.quarkus.grpc.GrpcService;
-import io.smallrye.common.annotation.Blocking;
 import jakarta.inject.Inject;
 import steering.sae.grpc.SaeServiceImpl;
 
 /** Registers {@link SaeServiceImpl} with Quarkus' gRPC server; the service logic itself is framework-free. */
 @GrpcService
-@Blocking // the calls wait on model-service and on PyTorch: keep them off the event loop
 public class QuarkusSaeService extends SaeServiceImpl {
     @Inject
     public QuarkusSaeService(SaeServiceHost host) {

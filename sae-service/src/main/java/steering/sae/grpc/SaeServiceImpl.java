@@ -1,5 +1,6 @@
 package steering.sae.grpc;
 
+import io.smallrye.common.annotation.Blocking;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import steering.common.grpc.Errors;
@@ -40,6 +41,10 @@ import java.util.regex.Pattern;
  * NOT_FOUND for unknown SAEs and operations), maps them to the framework-free SAE code and answers. Holds no
  * framework types, so tests serve it from a plain grpc-java server.
  */
+// Quarkus takes the execution model of an inherited RPC method from the class that declares it, so @Blocking
+// belongs here (on the Quarkus subclass it would cover no method): the handlers wait on the engine or on other
+// services and must run on worker threads, not on the Vert.x event loop. Plain grpc-java servers ignore it.
+@Blocking
 public class SaeServiceImpl extends SaeServiceGrpc.SaeServiceImplBase {
     static final long MAX_RESPONSE_BYTES = 64L << 20;
     static final int MAX_PROMPTS = 64;

@@ -1,13 +1,11 @@
 package steering.vector.bootstrap;
 
 import io.quarkus.grpc.GrpcService;
-import io.smallrye.common.annotation.Blocking;
 import jakarta.inject.Inject;
 import steering.vector.grpc.VectorServiceImpl;
 
 /** Registers {@link VectorServiceImpl} with Quarkus' gRPC server; the service logic itself is framework-free. */
 @GrpcService
-@Blocking // the calls wait on model-service and sae-service: keep them off the event loop
 public class QuarkusVectorService extends VectorServiceImpl {
     @Inject
     public QuarkusVectorService(VectorServiceHost host) {

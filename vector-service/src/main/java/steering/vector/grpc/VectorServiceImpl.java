@@ -1,5 +1,6 @@
 package steering.vector.grpc;
 
+import io.smallrye.common.annotation.Blocking;
 import com.google.protobuf.ByteString;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
@@ -29,6 +30,10 @@ import java.util.Map;
  * jobs, and maps every failure to a status (INVALID_ARGUMENT naming the field, NOT_FOUND for unknown ids,
  * UNAVAILABLE for a dependency that is down). No framework types: tests serve it from a plain grpc-java server.
  */
+// Quarkus takes the execution model of an inherited RPC method from the class that declares it, so @Blocking
+// belongs here (on the Quarkus subclass it would cover no method): the handlers wait on the engine or on other
+// services and must run on worker threads, not on the Vert.x event loop. Plain grpc-java servers ignore it.
+@Blocking
 public class VectorServiceImpl extends VectorServiceGrpc.VectorServiceImplBase {
     private final VectorRegistry vectors;
     private final ApproximatorRegistry approximators;
