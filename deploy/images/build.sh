@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Builds the container images of the four services without a Docker daemon or a container registry:
+#   1. the base image (Debian 12 packages + OpenJDK 17 JRE, deploy/images/base), built once and cached under
+#      $STEERING_IMAGE_CACHE (default ~/.cache/steering-mesh/images), keyed by the hash of its recipe
+#   2. mvn -Dimages package: Quarkus' Jib extension puts each service's fast-jar on top of it and writes
+#      <service>/target/<service>-image.tar (docker-archive format: `docker load`, `kind load image-archive`,
+#      `ctr images import`, `crane push`, `skopeo copy docker-archive:...` all read it)
+#   3. prints each image's name, size and digests
+#
+#   deploy/images/build.sh [--rebuild-base] [--base-only] [SERVICE ...]     (default: all four services)
+#
+# Needs Java 17 + Maven, python3, and for the base image (first run only) root, apt-get and dpkg-deb.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+all_services=(model-service sae-service vector-service gateway)
+rebuild_base=0
+base_only=0
+services=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rebuild-base) rebuild_base=1 ;;
+    --base-only) base_only=1 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    model-service|sae-service|vector-service|gateway) services+=("$1") ;;
+    *) echo "unknown argument: $1 (services: ${all_services[*]})" >&2; exit 2 ;;
+  esac
+  shift
+done
+[ ${#services[@]} -gt 0 ] || services=("${all_services[@]}")
+
+start=$SECONDS
+step() { printf '[%3ds] %s\n' "$((SECONDS - start))" "$*"; }
+
+# --- 1. base image ------------------------------------------------------------------------------------------------
+cache="${STEERING_IMAGE_CACHE:-$HOME/.cache/steering-mesh/images}"
+key="$(cat "$here/base/packages.txt" "$here/base/build-base.sh" "$here/base/Cacerts.java" "$here/imagetar.py" \
+  | sha256sum | cut -c1-12)"
+base="$cache/base-$key.tar"
+if [ "$rebuild_base" = 1 ] || [ ! -s "$base" ]; then
+  [ "$(id -u)" = 0 ] || { echo "building the base image needs root (apt-get download, chroot); run as root once" >&2; exit 1; }
+  step "building the base image $base (Debian packages, once) ..."
+  "$here/base/build-base.sh" "$base" "steering/base-jre17:$key"
+else
+  step "base image (cached): $base"
+fi
+ln -sfn "base-$key.tar" "$cache/base.tar"
+[ "$base_only" = 0 ] || exit 0
+
+# --- 2. the service images ----------------------------------------------------------------------------------------
+modules="$(IFS=,; echo "${services[*]}")"
+step "mvn -Dimages package -DskipTests -pl $modules -am ..."
+for s in "${services[@]}"; do rm -f "$repo/$s/target/$s-image.tar" "$repo/$s/target/jib-image.digest" "$repo/$s/target/jib-image.id"; done
+(cd "$repo" && mvn -B -q -Dimages "-Dsteering.image.base=tar://$base" package -DskipTests -pl "$modules" -am)
+
+# --- 3. report ----------------------------------------------------------------------------------------------------
+step "images:"
+printf '%-32s %8s  %-71s  %s\n' "image" "MB" "manifest digest (as pushed)" "file"
+for s in "${services[@]}"; do
+  tar="$repo/$s/target/$s-image.tar"
+  [ -s "$tar" ] || { echo "missing: ${tar#$repo/} (did the Jib build run?)" >&2; exit 1; }
+  python3 - "$tar" "$repo/$s/target/jib-image.digest" "$repo" <<'EOF'
+import json, os, sys
+sys.path.insert(0, os.path.join(sys.argv[3], "deploy/images"))
+import imagetar
+d = imagetar.describe(sys.argv[1])
+digest = open(sys.argv[2]).read().strip() if os.path.exists(sys.argv[2]) else "?"
+print(f"{d['tags'][0]:32s} {d['file_size'] / 1e6:8.1f}  {digest:71s}  {os.path.relpath(sys.argv[1], sys.argv[3])}")
+EOF
+done
+step "done. Inspect: deploy/images/imagetar.py inspect <tar>; run one: deploy/images/verify.sh <service>"
