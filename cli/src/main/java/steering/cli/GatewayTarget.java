@@ -1,7 +1,6 @@
 package steering.cli;
 
 import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import picocli.CommandLine;
 import picocli.CommandLine.Option;
 import steering.v1.*;
@@ -17,8 +16,9 @@ class GatewayTarget {
     @Option(names = "--api-key", defaultValue = "${env:STEERING_API_KEY:-}", description = "gateway API key (env STEERING_API_KEY)")
     String apiKey;
 
+    /** TLS as Target's --tls-* options (or STEERING_TLS_*) say. */
     ManagedChannel channel() {
-        return NettyChannelBuilder.forTarget(gateway).usePlaintext().maxInboundMessageSize(64 << 20).build();
+        return Target.Tls.channels().channel(gateway, 64 << 20);
     }
 
     SteeringGrpc.SteeringBlockingStub stub(ManagedChannel ch, long deadlineSeconds) {

@@ -1,9 +1,9 @@
 package steering.cli;
 
 import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import picocli.CommandLine;
 import picocli.CommandLine.Option;
+import steering.common.grpc.ChannelFactory;
+import steering.common.grpc.MeshTls;
 import steering.v1.*;
 
 import java.util.concurrent.TimeUnit;
@@ -17,8 +17,40 @@ class Target {
     @Option(names = "--deadline", defaultValue = "300", description = "seconds before a call gives up (default: ${DEFAULT-VALUE})")
     long deadlineSeconds;
 
+    /** TLS for every channel of the command (GatewayTarget's too); the options default to STEERING_TLS_*. */
+    static final class Tls {
+        static volatile String ca = System.getenv(MeshTls.CA);
+        static volatile String cert = System.getenv(MeshTls.CERT);
+        static volatile String key = System.getenv(MeshTls.KEY);
+
+        static ChannelFactory channels() {
+            try {
+                return new ChannelFactory(MeshTls.of(ca, cert, key, null), ChannelFactory.w3c());
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(e.getMessage()
+                        .replace(MeshTls.CA, "--tls-ca / " + MeshTls.CA).replace(MeshTls.CERT, "--tls-cert / " + MeshTls.CERT)
+                        .replace(MeshTls.KEY, "--tls-key / " + MeshTls.KEY));
+            }
+        }
+    }
+
+    @Option(names = "--tls-ca", defaultValue = "${env:STEERING_TLS_CA:-}", description = "CA certificate (PEM): use TLS (env STEERING_TLS_CA)")
+    void tlsCa(String v) {
+        Tls.ca = v;
+    }
+
+    @Option(names = "--tls-cert", defaultValue = "${env:STEERING_TLS_CERT:-}", description = "client certificate (PEM) for mTLS (env STEERING_TLS_CERT)")
+    void tlsCert(String v) {
+        Tls.cert = v;
+    }
+
+    @Option(names = "--tls-key", defaultValue = "${env:STEERING_TLS_KEY:-}", description = "its private key (PEM, PKCS#8) (env STEERING_TLS_KEY)")
+    void tlsKey(String v) {
+        Tls.key = v;
+    }
+
     ManagedChannel channel() {
-        return NettyChannelBuilder.forTarget(modelService).usePlaintext().maxInboundMessageSize(64 << 20).build();
+        return Tls.channels().channel(modelService, 64 << 20);
     }
 
     ModelServiceGrpc.ModelServiceBlockingStub model(ManagedChannel ch) {

@@ -3,7 +3,9 @@ package steering.gateway.bootstrap;
 import io.quarkus.runtime.ShutdownEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
+import steering.common.grpc.ChannelFactory;
 import steering.gateway.mesh.MeshClients;
 
 /** The gateway's channels to the other services, from configuration. */
@@ -18,13 +20,16 @@ public class GatewayMesh {
     @ConfigProperty(name = "steering.gateway.deadline-seconds", defaultValue = "600")
     long deadlineSeconds;
 
+    @Inject
+    ChannelFactory channels;
+
     private volatile MeshClients clients;
 
     public MeshClients clients() {
         MeshClients c = clients;
         if (c == null) {
             synchronized (this) {
-                if (clients == null) clients = new MeshClients(modelService, vectorService.orElse(null));
+                if (clients == null) clients = new MeshClients(channels, modelService, vectorService.orElse(null));
                 c = clients;
             }
         }

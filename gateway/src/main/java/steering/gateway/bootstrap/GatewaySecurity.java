@@ -3,12 +3,14 @@ package steering.gateway.bootstrap;
 import io.quarkus.grpc.GlobalInterceptor;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Produces;
+import jakarta.enterprise.inject.spi.Prioritized;
 import jakarta.inject.Singleton;
 import jakarta.ws.rs.container.ContainerRequestContext;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.resteasy.reactive.server.ServerRequestFilter;
+import steering.common.quarkus.MeshGrpc;
 import steering.gateway.security.ApiKeyInterceptor;
 import steering.gateway.security.ApiKeys;
 
@@ -31,12 +33,17 @@ public class GatewaySecurity {
         return k;
     }
 
-    /** gRPC: every service of the gateway's server. */
+    /** gRPC: every service of the gateway's server (inside the request log, so refused calls are logged). */
     @Singleton
     @GlobalInterceptor
-    public static class GrpcAuth extends ApiKeyInterceptor {
+    public static class GrpcAuth extends ApiKeyInterceptor implements Prioritized {
         public GrpcAuth(ApiKeys keys) {
             super(keys);
+        }
+
+        @Override
+        public int getPriority() {
+            return MeshGrpc.RequestLog.PRIORITY - 10;
         }
     }
 

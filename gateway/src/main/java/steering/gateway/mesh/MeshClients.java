@@ -1,7 +1,7 @@
 package steering.gateway.mesh;
 
 import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import steering.common.grpc.ChannelFactory;
 import steering.v1.ModelServiceGrpc;
 import steering.v1.VectorServiceGrpc;
 
@@ -20,20 +20,23 @@ public final class MeshClients implements AutoCloseable {
         this(modelServiceTarget, null);
     }
 
-    /** @param vectorServiceTarget null or blank: no vector-service (registry vectors and recipes are refused) */
+    /** Plaintext channels (tests). */
     public MeshClients(String modelServiceTarget, String vectorServiceTarget) {
-        this.model = channel(modelServiceTarget);
-        this.vector = vectorServiceTarget == null || vectorServiceTarget.isBlank() ? null : channel(vectorServiceTarget);
+        this(ChannelFactory.plaintext(), modelServiceTarget, vectorServiceTarget);
+    }
+
+    /**
+     * @param channels plaintext or TLS; every call carries the request id and trace context of the call being served
+     * @param vectorServiceTarget null or blank: no vector-service (registry vectors and recipes are refused)
+     */
+    public MeshClients(ChannelFactory channels, String modelServiceTarget, String vectorServiceTarget) {
+        this.model = channels.channel(modelServiceTarget, 64 << 20);
+        this.vector = vectorServiceTarget == null || vectorServiceTarget.isBlank() ? null : channels.channel(vectorServiceTarget, 64 << 20);
     }
 
     /** vector-service, or null when the gateway runs without one. */
     public VectorServiceGrpc.VectorServiceBlockingStub vectorBlocking() {
         return vector == null ? null : VectorServiceGrpc.newBlockingStub(vector);
-    }
-
-    static ManagedChannel channel(String target) {
-        return NettyChannelBuilder.forTarget(target).usePlaintext().defaultLoadBalancingPolicy("round_robin")
-                .maxInboundMessageSize(64 << 20).build();
     }
 
     /** Deadlines of the incoming call propagate to this stub's calls through gRPC's Context. */

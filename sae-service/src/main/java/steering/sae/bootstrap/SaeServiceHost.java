@@ -10,6 +10,7 @@ import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
+import steering.common.grpc.ChannelFactory;
 import steering.common.ops.OperationRegistry;
 import steering.sae.corpus.CorpusReader;
 import steering.sae.corpus.ReadableRoots;
@@ -62,6 +63,9 @@ public class SaeServiceHost {
     @Inject
     GrpcHealthStorage health;
 
+    @Inject
+    ChannelFactory channels;
+
     private SaeStore store;
     private ModelClient model;
     private CorpusReader corpus;
@@ -78,7 +82,7 @@ public class SaeServiceHost {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot use the SAE data directory " + dataDir, e);
         }
-        model = new ModelClient(modelAddress, deadlineSeconds);
+        model = new ModelClient(modelAddress, channels, deadlineSeconds);
         roots = ReadableRoots.parse(readableRoots);
         corpus = new CorpusReader(expandHome(corpusDir), roots);
         operations = new OperationRegistry(maxRunning, maxQueued, Duration.ofMinutes(retentionMinutes), 1000);

@@ -7,7 +7,6 @@ import com.google.protobuf.util.JsonFormat;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import steering.v1.*;
 
 import java.nio.file.Files;
@@ -67,7 +66,7 @@ public final class SaeCli {
         }
         SaeCli cli = new SaeCli(args, 1);
         String address = cli.opt("sae-service", "127.0.0.1:50052");
-        ManagedChannel ch = NettyChannelBuilder.forTarget(address).usePlaintext().maxInboundMessageSize(256 << 20).build();
+        ManagedChannel ch = steering.common.grpc.ChannelFactory.fromEnv().channel(address, 256 << 20); // STEERING_TLS_* for TLS
         try {
             SaeServiceGrpc.SaeServiceBlockingStub sae = SaeServiceGrpc.newBlockingStub(ch);
             int code = switch (args[0]) {

@@ -3,7 +3,7 @@ package steering.sae.model;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import steering.common.grpc.ChannelFactory;
 import steering.common.grpc.Errors;
 import steering.common.tensor.TensorCodec;
 import steering.v1.*;
@@ -28,8 +28,14 @@ public class ModelClient implements AutoCloseable {
     private final long deadlineSeconds;
     private volatile ModelInfo info;
 
+    /** Plaintext (tests). */
     public ModelClient(String address, long deadlineSeconds) {
-        this(address, NettyChannelBuilder.forTarget(address).usePlaintext().maxInboundMessageSize(256 << 20).build(), true, deadlineSeconds);
+        this(address, ChannelFactory.plaintext(), deadlineSeconds);
+    }
+
+    /** A channel of its own from {@code channels} (plaintext or TLS, request ids and trace context on every call). */
+    public ModelClient(String address, ChannelFactory channels, long deadlineSeconds) {
+        this(address, channels.channel(address, 256 << 20), true, deadlineSeconds);
     }
 
     public ModelClient(String address, ManagedChannel channel, boolean ownsChannel, long deadlineSeconds) {

@@ -10,6 +10,7 @@ import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
+import steering.common.grpc.ChannelFactory;
 import steering.common.ops.OperationRegistry;
 import steering.vector.mesh.ModelClient;
 import steering.vector.mesh.SaeClient;
@@ -62,6 +63,9 @@ public class VectorServiceHost {
     @Inject
     GrpcHealthStorage health;
 
+    @Inject
+    ChannelFactory channels;
+
     private VectorRegistry vectors;
     private ApproximatorRegistry approximators;
     private ModelClient model;
@@ -77,8 +81,8 @@ public class VectorServiceHost {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot use the vector data directories " + dataDir + ", " + approximatorDir, e);
         }
-        model = new ModelClient(modelAddress, deadlineSeconds);
-        sae = new SaeClient(saeAddress, deadlineSeconds);
+        model = new ModelClient(modelAddress, channels, deadlineSeconds);
+        sae = new SaeClient(saeAddress, channels, deadlineSeconds);
         datasets = new Datasets(expandHome(datasetDir));
         operations = new OperationRegistry(maxRunning, maxQueued, Duration.ofMinutes(retentionMinutes), 1000);
         LOG.infof("vectors in %s, effect approximators in %s; model-service at %s, sae-service at %s; datasets in %s",

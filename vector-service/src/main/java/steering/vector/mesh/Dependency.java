@@ -6,7 +6,7 @@ import io.grpc.Deadline;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import steering.common.grpc.ChannelFactory;
 import steering.common.grpc.Errors;
 
 import java.util.concurrent.TimeUnit;
@@ -23,10 +23,9 @@ public abstract class Dependency implements AutoCloseable {
     private final boolean ownsChannel;
     protected final long deadlineSeconds;
 
-    protected Dependency(String name, String address, long deadlineSeconds) {
-        this(name, address, NettyChannelBuilder.forTarget(address).usePlaintext()
-                .defaultLoadBalancingPolicy("round_robin")
-                .maxInboundMessageSize(256 << 20).build(), true, deadlineSeconds);
+    /** A channel of its own from {@code channels} (plaintext or TLS, request ids and trace context on every call). */
+    protected Dependency(String name, String address, ChannelFactory channels, long deadlineSeconds) {
+        this(name, address, channels.channel(address, 256 << 20), true, deadlineSeconds);
     }
 
     protected Dependency(String name, String address, ManagedChannel channel, boolean ownsChannel, long deadlineSeconds) {

@@ -2,6 +2,7 @@ package steering.vector.mesh;
 
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
+import steering.common.grpc.ChannelFactory;
 import steering.common.grpc.Errors;
 import steering.common.tensor.TensorCodec;
 import steering.v1.*;
@@ -31,8 +32,13 @@ public class ModelClient extends Dependency {
     private volatile ModelInfo info;
     private volatile long infoAt;
 
+    /** Plaintext (tests). */
     public ModelClient(String address, long deadlineSeconds) {
-        super("model-service", address, deadlineSeconds);
+        this(address, ChannelFactory.plaintext(), deadlineSeconds);
+    }
+
+    public ModelClient(String address, ChannelFactory channels, long deadlineSeconds) {
+        super("model-service", address, channels, deadlineSeconds);
     }
 
     public ModelClient(String address, ManagedChannel channel, long deadlineSeconds) {

@@ -3,6 +3,7 @@ package steering.vector.mesh;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import steering.common.grpc.ChannelFactory;
 import steering.common.grpc.Errors;
 import steering.common.tensor.TensorCodec;
 import steering.v1.*;
@@ -19,8 +20,13 @@ public class SaeClient extends Dependency {
 
     public record Stats(float[] density, List<Integer> bosFeatures, long tokens) {}
 
+    /** Plaintext (tests). */
     public SaeClient(String address, long deadlineSeconds) {
-        super("sae-service", address, deadlineSeconds);
+        this(address, ChannelFactory.plaintext(), deadlineSeconds);
+    }
+
+    public SaeClient(String address, ChannelFactory channels, long deadlineSeconds) {
+        super("sae-service", address, channels, deadlineSeconds);
     }
 
     public SaeClient(String address, ManagedChannel channel, long deadlineSeconds) {
