@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.google.protobuf.Message;
 import com.google.protobuf.util.JsonFormat;
 import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -216,7 +215,8 @@ class ReproduceFgaa implements Callable<Integer> {
         return (ObjectNode) JSON.readTree(JsonFormat.printer().alwaysPrintFieldsWithNoPresence().preservingProtoFieldNames().print(m));
     }
 
+    /** vector-service and sae-service channels, with the same TLS settings (STEERING_TLS_*) as the gateway's */
     private static ManagedChannel channel(String target) {
-        return NettyChannelBuilder.forTarget(target).usePlaintext().maxInboundMessageSize(64 << 20).build();
+        return Target.Tls.channels().channel(target, 64 << 20);
     }
 }

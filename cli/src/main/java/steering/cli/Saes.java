@@ -1,7 +1,6 @@
 package steering.cli;
 
 import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import steering.v1.*;
@@ -15,7 +14,7 @@ class Saes implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        ManagedChannel ch = NettyChannelBuilder.forTarget(saeService).usePlaintext().build();
+        ManagedChannel ch = Target.Tls.channels().channel(saeService, 64 << 20);
         try {
             ListSaesResponse r = SaeServiceGrpc.newBlockingStub(ch).withDeadlineAfter(60, TimeUnit.SECONDS).listSaes(ListSaesRequest.getDefaultInstance());
             for (SaeInfo s : r.getSaesList()) {
