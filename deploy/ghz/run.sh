@@ -12,7 +12,8 @@
 #   CONFIG  config names or files, e.g. model-generate (default: all)
 #
 # Addresses (default 127.0.0.1 and the fixed ports): GATEWAY_ADDRESS, MODEL_SERVICE_ADDRESS, SAE_SERVICE_ADDRESS,
-# VECTOR_SERVICE_ADDRESS. sae-encode needs an SAE: SAE_ID, else the first one sae-service lists.
+# VECTOR_SERVICE_ADDRESS. sae-encode needs an SAE: SAE_ID, else the first one sae-service lists. gateway-generate-steered
+# needs a vector: VECTOR_ID, else the first registry vector applied at every position.
 # Message types come from server reflection; GHZ_USE_PROTO=1 reads proto/src/main/proto instead.
 # Tools: ghz $GHZ_VERSION and grpcurl from $(go env GOPATH)/bin, installed from the Go module proxy when missing;
 # GHZ=/path/to/ghz and GRPCURL=... use others.
@@ -121,12 +122,23 @@ for cfg in "${configs[@]}"; do
     fi
   fi
 
+  vector_id="${VECTOR_ID:-}"
+  if grep -q '\${VECTOR_ID}' "$cfg" && [ -z "$vector_id" ]; then
+    vector_id="$("$grpcurl" -plaintext -max-time 10 -d '{}' "$host" steering.v1.Steering/ListVectors 2>/dev/null \
+      | python3 -c 'import json,sys; v=[x for x in json.load(sys.stdin).get("vectors",[]) if x.get("positions","ALL")=="ALL"]; print(v[0]["id"] if v else "")' 2>/dev/null || true)"
+    if [ -z "$vector_id" ]; then
+      log "   skipped: the registry has no vector applied at every position (build one, or set VECTOR_ID)"
+      record "$name" "$call" "$host" "skipped: no vector" ""
+      continue
+    fi
+  fi
+
   # the run's configs: the file's settings plus host, duration, output, placeholders and proto source
-  python3 - "$cfg" "$results" "$host" "$duration" "$concurrency" "$sae_id" "${proto_args[@]}" <<'EOF'
+  VECTOR_ID_RESOLVED="$vector_id" python3 - "$cfg" "$results" "$host" "$duration" "$concurrency" "$sae_id" "${proto_args[@]}" <<'EOF'
 import json, sys, os
 cfg, results, host, duration, concurrency, sae_id = sys.argv[1:7]
 proto = sys.argv[7:]
-text = open(cfg).read().replace("${SAE_ID}", sae_id)
+text = open(cfg).read().replace("${SAE_ID}", sae_id).replace("${VECTOR_ID}", os.environ.get("VECTOR_ID_RESOLVED", ""))
 c = json.loads(text)
 name = os.path.splitext(os.path.basename(cfg))[0]
 c["host"] = host

@@ -24,6 +24,15 @@ final class FgaaReport {
 
     /** One method's sweep on one task: the unsteered point at scale 0 followed by the method's scales. */
     record Curve(String method, double[] scale, double[] behaviour, double[] coherence, double[] product, List<List<String>> samples) {
+        /** The scale with the largest behaviour whose coherence keeps at least `fraction` of the unsteered one (-1: none). */
+        int bestBehaviourAbove(double fraction) {
+            int b = -1;
+            for (int i = 1; i < scale.length; i++) {
+                if (coherence[i] >= fraction * coherence[0] && (b < 0 || behaviour[i] > behaviour[b])) b = i;
+            }
+            return b;
+        }
+
         int best() {
             int b = -1;
             for (int i = 0; i < scale.length; i++) if (scale[i] != 0 && (b < 0 || product[i] > product[b])) b = i;
@@ -141,6 +150,41 @@ final class FgaaReport {
             }
             md.append('\n');
         }
+        md.append("\n## Best behaviour while coherence stays at half the unsteered level or above\n\n");
+        md.append("The product above charges every drop in log-prob coherence, and that measure also falls when the text "
+                + "stays fluent but moves to an unlikely topic (see README.md). This view asks instead how far each method "
+                + "moves the behaviour before coherence halves: the largest behaviour over the scales whose coherence is at "
+                + "least 0.5 x the unsteered coherence (scale in parentheses; `-` when no scale qualifies).\n\n| task | unsteered |");
+        for (String m : ReproduceFgaa.METHODS) md.append(' ').append(m).append(" |");
+        md.append("\n|---|---|");
+        for (int i = 0; i < ReproduceFgaa.METHODS.length; i++) md.append("---|");
+        md.append('\n');
+        int[] behaviourWins = new int[ReproduceFgaa.METHODS.length];
+        for (TaskResult t : tasks) {
+            md.append("| ").append(t.name()).append(" | ").append(f3(t.unsteered()[0])).append(" |");
+            int winner = -1;
+            double top = Double.NEGATIVE_INFINITY;
+            for (int m = 0; m < ReproduceFgaa.METHODS.length; m++) {
+                Curve c = t.curves().get(ReproduceFgaa.METHODS[m]);
+                int b = c.bestBehaviourAbove(0.5);
+                if (b >= 0 && c.behaviour()[b] > top) {
+                    top = c.behaviour()[b];
+                    winner = m;
+                }
+            }
+            if (winner >= 0) behaviourWins[winner]++;
+            for (int m = 0; m < ReproduceFgaa.METHODS.length; m++) {
+                Curve c = t.curves().get(ReproduceFgaa.METHODS[m]);
+                int b = c.bestBehaviourAbove(0.5);
+                String cell = b < 0 ? "-" : f3(c.behaviour()[b]) + " (" + num(c.scale()[b]) + ")";
+                md.append(' ').append(m == winner ? "**" + cell + "**" : cell).append(" |");
+            }
+            md.append('\n');
+        }
+        md.append("| tasks won | |");
+        for (int w : behaviourWins) md.append(' ').append(w).append(" |");
+        md.append("\n");
+
         md.append("\n## Target features\n\n");
         md.append("SAE decoder steering and SAE-TS aim at the feature FGAA ranks first for the task (the papers hand-picked "
                 + "theirs on Neuronpedia); FGAA uses all its picks. The context is the feature's strongest activation in the "

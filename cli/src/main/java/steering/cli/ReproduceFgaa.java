@@ -43,7 +43,7 @@ class ReproduceFgaa implements Callable<Integer> {
     @Option(names = "--tasks", description = "tasks JSON (default: the nine built-in tasks)") Path tasksFile;
     @Option(names = "--only", split = ",", description = "task names to run") List<String> only;
     @Option(names = "--samples", defaultValue = "16", description = "samples per (method, scale); the papers used 256") int samples;
-    @Option(names = "--scales", split = ",", defaultValue = "10,20,30,45,60,80,100,130",
+    @Option(names = "--scales", split = ",", defaultValue = "10,20,30,40,60,80,110",
             description = "raw scales of the unit-norm vectors (0, the unsteered baseline, is always added)") List<Double> scales;
     @Option(names = "--max-tokens", defaultValue = "30") int maxTokens;
     @Option(names = "--prompt", defaultValue = "I think") String prompt;

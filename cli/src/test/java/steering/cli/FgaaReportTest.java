@@ -55,6 +55,10 @@ class FgaaReportTest {
         assertEquals(3, FgaaReport.winner(t));
         // the unsteered product (0.5) beats SAE decoder's best (0.1 at 20), but best() never returns scale 0
         assertEquals(2, t.curves().get("SAE decoder").best());
+        // coherence 0.8 and 0.5 against the unsteered 1.0: at half, both scales qualify and the larger behaviour wins
+        assertEquals(2, caa.bestBehaviourAbove(0.5));
+        assertEquals(1, caa.bestBehaviourAbove(0.6));
+        assertEquals(-1, caa.bestBehaviourAbove(0.9));
     }
 
     @Test
@@ -72,6 +76,7 @@ class FgaaReportTest {
         assertTrue(md.contains("| love | 0.500 | 0.480 (10) |"), md);
         assertTrue(md.contains("| tasks won | | 1 | 0 | 0 | 1 |"), md);
         assertTrue(md.contains("| mean | 0.500 | 0.600 |"), md);
+        assertTrue(md.contains("| love | 0.500 | 0.900 (20) | 0.200 (20) | 0.300 (10) | **1.000 (20)** |"), md);
         assertFalse(md.contains("wedding"), "a task without a result is left out");
         assertTrue(md.contains("a &lt;sample&gt; at 10"), "samples are escaped");
         String html = Files.readString(dir.resolve("plots.html"));
