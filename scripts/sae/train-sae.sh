@@ -10,7 +10,7 @@
 #   options  --hook blocks.15.hook_resid_post --dataset tinystories-1000 --dataset wikitext103-1000
 #            --d-sae 4608 --k 32 --max-tokens 250000 --epochs 4 --lr 3e-3 --batch-size 1024 --context-size 128
 #            --spliced-windows 16 --top-contexts 8 --seed 1 --id smollm2-135m-L15-resid_post-topk-4608 --overwrite
-# Environment: STEERING_DATA (SAEs go to $STEERING_DATA/saes, default ~/.cache/steering-mesh),
+# Environment: STEERING_DATA_DIR (SAEs go to $STEERING_DATA_DIR/saes, default ~/.cache/steering-mesh; STEERING_DATA is the old name),
 # STEERING_CORPUS_DIR (default ../shared/data beside the repository), MODEL_JAVA_OPTS and SAE_JAVA_OPTS (JVM options
 # of the two services; by default one PyTorch thread each: on a small shared machine PyTorch's spin-waiting worker
 # threads collapse under contention -- SmolLM2 capture measured 29 tokens/s with the default 2+2 threads against
@@ -37,7 +37,7 @@ fi
 case "${1:-}" in train|evaluate) ;; *) set -- train "$@" ;; esac
 command="$1"; shift
 [ -n "$model" ] || model="$(bash "$repo/scripts/fetch-model.sh")"
-data="${STEERING_DATA:-$HOME/.cache/steering-mesh}"
+data="${STEERING_DATA_DIR:-${STEERING_DATA:-$HOME/.cache/steering-mesh}}"
 corpus="${STEERING_CORPUS_DIR:-$repo/../shared/data}"
 [ -n "$report" ] || report="$data/reports/sae-$command-$(date -u +%Y%m%dT%H%M%SZ).json"
 mkdir -p "$(dirname "$report")"
@@ -70,8 +70,8 @@ STEERING_MODEL_PATH="$model" MODEL_SERVICE_PORT="$ms_port" MODEL_SERVICE_HTTP_PO
   java ${MODEL_JAVA_OPTS:-$one_thread} -Dai.djl.offline=true -jar "$ms_app/quarkus-run.jar" >"$logs/model-service.log" 2>&1 &
 pids+=($!)
 echo "sae-service on 127.0.0.1:$sae_port, SAEs in $data/saes" >&2
-MODEL_SERVICE_ADDRESS="127.0.0.1:$ms_port" SAE_SERVICE_PORT="$sae_port" SAE_SERVICE_HTTP_PORT="$sae_http" \
-  STEERING_DATA="$data" STEERING_CORPUS_DIR="$corpus" \
+STEERING_MODEL_SERVICE_ADDRESS="127.0.0.1:$ms_port" SAE_SERVICE_PORT="$sae_port" SAE_SERVICE_HTTP_PORT="$sae_http" \
+  STEERING_DATA_DIR="$data" STEERING_CORPUS_DIR="$corpus" \
   java ${SAE_JAVA_OPTS:--Xmx6g $one_thread} -Dai.djl.offline=true -jar "$sae_app/quarkus-run.jar" >"$logs/sae-service.log" 2>&1 &
 pids+=($!)
 
