@@ -56,7 +56,7 @@ for s in "${services[@]}"; do rm -f "$repo/$s/target/$s-image.tar" "$repo/$s/tar
 
 # --- 3. report ----------------------------------------------------------------------------------------------------
 step "images:"
-printf '%-32s %8s  %-71s  %s\n' "image" "MB" "manifest digest (as pushed)" "file"
+printf '%-32s %7s  %-71s  %-71s  %s\n' "image" "MB" "image id (config digest)" "manifest digest (Jib)" "file"
 for s in "${services[@]}"; do
   tar="$repo/$s/target/$s-image.tar"
   [ -s "$tar" ] || { echo "missing: ${tar#$repo/} (did the Jib build run?)" >&2; exit 1; }
@@ -66,7 +66,7 @@ sys.path.insert(0, os.path.join(sys.argv[3], "deploy/images"))
 import imagetar
 d = imagetar.describe(sys.argv[1])
 digest = open(sys.argv[2]).read().strip() if os.path.exists(sys.argv[2]) else "?"
-print(f"{d['tags'][0]:32s} {d['file_size'] / 1e6:8.1f}  {digest:71s}  {os.path.relpath(sys.argv[1], sys.argv[3])}")
+print(f"{d['tags'][0]:32s} {d['file_size'] / 1e6:7.1f}  {d['image_id']:71s}  {digest:71s}  {os.path.relpath(sys.argv[1], sys.argv[3])}")
 EOF
 done
 step "done. Inspect: deploy/images/imagetar.py inspect <tar>; run one: deploy/images/verify.sh <service>"

@@ -71,7 +71,7 @@ step "entrypoint: ${command[*]} (user $uid:${gid:-$uid}, workdir $workdir)"
 
 # what the Kubernetes manifests set (mesh-config and <service>-config), with this run's ports
 env_run=("${image_env[@]}" "STEERING_BIND=127.0.0.1" "HOME=/tmp" "DJL_CACHE_DIR=/tmp/djl" "ENGINE_CACHE_DIR=/tmp/djl"
-  "${prefix}_PORT=$grpc_port" "${prefix}_HTTP_PORT=$http_port" "STEERING_DATA_DIR=/tmp/data"
+  "${prefix}_PORT=$grpc_port" "${prefix}_HTTP_PORT=$http_port" "STEERING_DATA_DIR=/tmp/data" "STEERING_DATA=/tmp/data"
   "STEERING_MODEL_SERVICE_ADDRESS=127.0.0.1:1" "STEERING_SAE_SERVICE_ADDRESS=127.0.0.1:1" "STEERING_VECTOR_SERVICE_ADDRESS=127.0.0.1:1"
   "JAVA_TOOL_OPTIONS=-XX:MaxRAMPercentage=40 -XX:+ExitOnOutOfMemoryError -Xmx1g")
 mounts=""
@@ -113,7 +113,11 @@ done
 step "grpc.health.v1.Health/Check: SERVING"
 step "services (reflection): $("$grpcurl" -plaintext "127.0.0.1:$grpc_port" list | tr '\n' ' ')"
 case "$service" in
-  model-service) step "GetModelInfo: $("$grpcurl" -plaintext "127.0.0.1:$grpc_port" steering.v1.ModelService/GetModelInfo | tr -d '\n' | tr -s ' ' | cut -c1-200)" ;;
+  model-service)
+    step "GetModelInfo: $("$grpcurl" -plaintext "127.0.0.1:$grpc_port" steering.v1.ModelService/GetModelInfo | tr -d '\n' | tr -s ' ' | cut -c1-160)"
+    # a forward pass through DJL's PyTorch inside the image: greedy, 8 tokens
+    step "Generate: $("$grpcurl" -plaintext -d '{"prompt":{"text":"Once upon a time"},"sampling":{"max_tokens":8}}' \
+      "127.0.0.1:$grpc_port" steering.v1.ModelService/Generate | sed -n 's/.*"text_delta": "\(.*\)".*/\1/p' | tr -d '\n')" ;;
   sae-service) step "ListSaes: $("$grpcurl" -plaintext "127.0.0.1:$grpc_port" steering.v1.SaeService/ListSaes | tr -d '\n' | tr -s ' ' | cut -c1-200)" ;;
   vector-service) step "ListVectors: $("$grpcurl" -plaintext "127.0.0.1:$grpc_port" steering.v1.VectorService/ListVectors | tr -d '\n' | tr -s ' ' | cut -c1-200)" ;;
 esac
