@@ -53,8 +53,20 @@ fi
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/steering-verify.XXXXXX")"
 pid=""
+stop_service() {
+  # unshare blocks SIGTERM while it waits for its child: stop the service (its child) instead, gracefully first
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+  local children signal
+  children="$(cat "/proc/$pid/task/$pid/children" 2>/dev/null || true)"
+  for signal in TERM KILL; do
+    for c in $children; do kill "-$signal" "$c" 2>/dev/null || true; done
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -0 "$pid" 2>/dev/null || break
+  done
+  wait "$pid" 2>/dev/null || true
+}
 cleanup() {
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+  stop_service
   if [ "$keep" = 1 ]; then echo "kept: $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -71,7 +83,7 @@ step "entrypoint: ${command[*]} (user $uid:${gid:-$uid}, workdir $workdir)"
 
 # what the Kubernetes manifests set (mesh-config and <service>-config), with this run's ports
 env_run=("${image_env[@]}" "STEERING_BIND=127.0.0.1" "HOME=/tmp" "DJL_CACHE_DIR=/tmp/djl" "ENGINE_CACHE_DIR=/tmp/djl"
-  "${prefix}_PORT=$grpc_port" "${prefix}_HTTP_PORT=$http_port" "STEERING_DATA_DIR=/tmp/data" "STEERING_DATA=/tmp/data"
+  "${prefix}_PORT=$grpc_port" "${prefix}_HTTP_PORT=$http_port" "STEERING_DATA_DIR=/tmp/data"
   "STEERING_MODEL_SERVICE_ADDRESS=127.0.0.1:1" "STEERING_SAE_SERVICE_ADDRESS=127.0.0.1:1" "STEERING_VECTOR_SERVICE_ADDRESS=127.0.0.1:1"
   "JAVA_TOOL_OPTIONS=-XX:MaxRAMPercentage=40 -XX:+ExitOnOutOfMemoryError -Xmx1g")
 mounts=""
