@@ -19,7 +19,7 @@ import java.util.Map;
  * product against scale, one row of inline SVG charts per task; no scripts, no network).
  */
 final class FgaaReport {
-    static final String[] COLOURS = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"};
+    static final String[] COLOURS = {"#1f77b4", "#17becf", "#ff7f0e", "#2ca02c", "#d62728"};
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** One method's sweep on one task: the unsteered point at scale 0 followed by the method's scales. */
@@ -33,6 +33,7 @@ final class FgaaReport {
             return b;
         }
 
+        /** The nonzero scale with the largest product; -1 when the method was not evaluated on this task. */
         int best() {
             int b = -1;
             for (int i = 0; i < scale.length; i++) if (scale[i] != 0 && (b < 0 || product[i] > product[b])) b = i;
@@ -114,23 +115,27 @@ final class FgaaReport {
         md.append('\n');
         int[] wins = new int[ReproduceFgaa.METHODS.length];
         double[] sums = new double[ReproduceFgaa.METHODS.length];
+        int[] counts = new int[ReproduceFgaa.METHODS.length];
         double unsteeredSum = 0;
         for (TaskResult t : tasks) {
             int winner = winner(t);
-            wins[winner]++;
+            if (winner >= 0) wins[winner]++;
             unsteeredSum += t.unsteered()[2];
             md.append("| ").append(t.name()).append(" | ").append(f3(t.unsteered()[2])).append(" |");
             for (int m = 0; m < ReproduceFgaa.METHODS.length; m++) {
                 Curve c = t.curves().get(ReproduceFgaa.METHODS[m]);
                 int b = c.best();
-                sums[m] += c.product()[b];
-                String cell = f3(c.product()[b]) + " (" + num(c.scale()[b]) + ")";
+                if (b >= 0) {
+                    sums[m] += c.product()[b];
+                    counts[m]++;
+                }
+                String cell = b < 0 ? "-" : f3(c.product()[b]) + " (" + num(c.scale()[b]) + ")";
                 md.append(' ').append(m == winner ? "**" + cell + "**" : cell).append(" |");
             }
             md.append('\n');
         }
         md.append("| mean | ").append(f3(unsteeredSum / tasks.size())).append(" |");
-        for (double s : sums) md.append(' ').append(f3(s / tasks.size())).append(" |");
+        for (int m = 0; m < sums.length; m++) md.append(' ').append(counts[m] == 0 ? "-" : f3(sums[m] / counts[m])).append(" |");
         md.append("\n| tasks won | |");
         for (int w : wins) md.append(' ').append(w).append(" |");
         md.append("\n\n");
@@ -146,7 +151,7 @@ final class FgaaReport {
             for (String m : ReproduceFgaa.METHODS) {
                 Curve c = t.curves().get(m);
                 int b = c.best();
-                md.append(' ').append(f3(c.behaviour()[b])).append(" / ").append(f3(c.coherence()[b])).append(" |");
+                md.append(' ').append(b < 0 ? "-" : f3(c.behaviour()[b]) + " / " + f3(c.coherence()[b])).append(" |");
             }
             md.append('\n');
         }
@@ -211,6 +216,7 @@ final class FgaaReport {
             for (String m : ReproduceFgaa.METHODS) {
                 Curve c = t.curves().get(m);
                 int b = c.best();
+                if (b < 0) continue;
                 md.append("**").append(m).append("** (scale ").append(num(c.scale()[b])).append(")\n\n");
                 List<String> s = c.samples().get(b);
                 for (int i = 0; i < Math.min(3, s.size()); i++) {
@@ -223,12 +229,13 @@ final class FgaaReport {
         return md.toString();
     }
 
-    /** The method with the largest best product (ties go to the earlier method). */
+    /** The method with the largest best product (ties go to the earlier method); -1 when none was evaluated. */
     static int winner(TaskResult t) {
-        int w = 0;
+        int w = -1;
         double best = Double.NEGATIVE_INFINITY;
         for (int m = 0; m < ReproduceFgaa.METHODS.length; m++) {
             Curve c = t.curves().get(ReproduceFgaa.METHODS[m]);
+            if (c.best() < 0) continue;
             double p = c.product()[c.best()];
             if (p > best) {
                 best = p;
@@ -305,8 +312,9 @@ final class FgaaReport {
         }
         s.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">scale</text>", left + pw / 2, hgt - 4));
         s.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#888\"/>", left, top, pw, ph));
-        int m = 0;
         for (Curve c : t.curves().values()) {
+            if (c.scale().length < 2) continue; // not evaluated on this task
+            int m = java.util.Arrays.asList(ReproduceFgaa.METHODS).indexOf(c.method());
             double[] ys = values.apply(c);
             StringBuilder pts = new StringBuilder();
             for (int i = 0; i < ys.length; i++) {
@@ -315,7 +323,6 @@ final class FgaaReport {
             }
             s.append("<polyline fill=\"none\" stroke-width=\"1.8\" stroke=\"").append(COLOURS[m % COLOURS.length])
                     .append("\" points=\"").append(pts.toString().trim()).append("\"><title>").append(escape(c.method())).append("</title></polyline>");
-            m++;
         }
         return s.append("</svg>\n").toString();
     }

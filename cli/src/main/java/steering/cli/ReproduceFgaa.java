@@ -32,7 +32,9 @@ import java.util.concurrent.TimeUnit;
  */
 @Command(name = "reproduce-fgaa", description = "Reproduce the FGAA paper's method comparison on the served model and write a report.")
 class ReproduceFgaa implements Callable<Integer> {
-    static final String[] METHODS = {"CAA", "SAE decoder", "SAE-TS", "FGAA"};
+    // "CAA" is the papers' baseline (token means with BOS); "CAA (no BOS)" leaves the BOS position out of the means:
+    // SmolLM2's BOS residual carries massive activations that dominate the with-BOS difference (README.md)
+    static final String[] METHODS = {"CAA", "CAA (no BOS)", "SAE decoder", "SAE-TS", "FGAA"};
 
     @CommandLine.Mixin GatewayTarget gateway = new GatewayTarget();
     @Option(names = "--vector-service", defaultValue = "${env:STEERING_VECTOR_SERVICE_ADDRESS:-127.0.0.1:50053}") String vectorService;
@@ -93,7 +95,8 @@ class ReproduceFgaa implements Callable<Integer> {
             for (JsonNode t : tasks.get("tasks")) {
                 String name = t.get("name").asText();
                 if (only != null && !only.contains(name)) continue;
-                if (!force && Files.exists(results.resolve(name + ".json"))) {
+                if (!force && Files.exists(results.resolve(name + ".json"))
+                        && missingMethods((ObjectNode) JSON.readTree(results.resolve(name + ".json").toFile())).isEmpty()) {
                     System.err.println(name + ": result exists, skipped (--force re-runs it)");
                     continue;
                 }
@@ -103,8 +106,10 @@ class ReproduceFgaa implements Callable<Integer> {
                 JsonNode t = todo.get(i);
                 String name = t.get("name").asText();
                 long start = System.nanoTime();
-                ObjectNode result = runTask(t, approx, saeInfo, steering, saes, "[" + (i + 1) + "/" + todo.size() + "] " + name);
-                result.put("wall_seconds", (System.nanoTime() - start) / 1e9);
+                Path file = results.resolve(name + ".json");
+                ObjectNode existing = !force && Files.exists(file) ? (ObjectNode) JSON.readTree(file.toFile()) : null;
+                ObjectNode result = runTask(t, approx, saeInfo, steering, saes, "[" + (i + 1) + "/" + todo.size() + "] " + name, existing);
+                result.put("wall_seconds", result.path("wall_seconds").asDouble() + (System.nanoTime() - start) / 1e9);
                 AtomicFiles.writeString(results.resolve(name + ".json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(result));
             }
         } finally {
@@ -115,7 +120,7 @@ class ReproduceFgaa implements Callable<Integer> {
     }
 
     private ObjectNode runTask(JsonNode task, EffectApproximatorInfo approx, SaeInfo sae, SteeringGrpc.SteeringBlockingStub steering,
-                               SaeServiceGrpc.SaeServiceBlockingStub saes, String progressLabel) throws IOException {
+                               SaeServiceGrpc.SaeServiceBlockingStub saes, String progressLabel, ObjectNode existing) throws IOException {
         String name = task.get("name").asText();
         List<String> positive = texts(task.get("positive"));
         List<String> negative = texts(task.get("negative"));
@@ -129,6 +134,8 @@ class ReproduceFgaa implements Callable<Integer> {
         WeightedFeature target = WeightedFeature.newBuilder().setFeature(top.getFeature()).setWeight(1).build();
         SteeringVector caa = build(steering, name, "caa", BuildVectorRequest.newBuilder().setCaaMean(CaaMeanRecipe.newBuilder()
                 .setHook(sae.getHook()).addAllPositive(positive).addAllNegative(negative)));
+        SteeringVector caaNoBos = build(steering, name, "caa-no-bos", BuildVectorRequest.newBuilder().setCaaMean(CaaMeanRecipe.newBuilder()
+                .setHook(sae.getHook()).addAllPositive(positive).addAllNegative(negative).setIncludeBos(false)));
         SteeringVector decoder = build(steering, name, "sae-decoder", BuildVectorRequest.newBuilder().setSaeDecoder(SaeDecoderRecipe.newBuilder()
                 .setSaeId(sae.getId()).addFeatures(target)));
         SteeringVector saeTs = build(steering, name, "sae-ts", BuildVectorRequest.newBuilder().setSaeTs(SaeTsRecipe.newBuilder()
@@ -136,15 +143,20 @@ class ReproduceFgaa implements Callable<Integer> {
         FeatureStatsResponse stats = saes.featureStats(FeatureStatsRequest.newBuilder().setSaeId(sae.getId())
                 .addFeatures(top.getFeature()).setTopContexts(3).build());
 
-        SteeringVector[] vectors = {caa, decoder, saeTs, fgaa};
+        SteeringVector[] vectors = {caa, caaNoBos, decoder, saeTs, fgaa};
+        List<String> methods = existing == null ? List.of(METHODS) : missingMethods(existing);
         EvaluateRequest.Builder eval = EvaluateRequest.newBuilder().setPrompt(Prompt.newBuilder().setText(prompt))
                 .setCriterion(task.get("criterion").asText()).setSamples(samples)
                 .setBehaviourJudge(BehaviourJudge.BEHAVIOUR_JUDGE_EMBEDDING)
                 // SAE-TS's analyse_steer sampling: top-k 50, top-p 0.3, temperature 1
-                .setSampling(SamplingParams.newBuilder().setMaxTokens(maxTokens).setTemperature(1.0f).setTopK(50).setTopP(0.3f).setSeed(0))
-                .addConfigs(EvaluatedConfig.newBuilder().setLabel("unsteered")
-                        .addSteering(SteeringSpec.newBuilder().setVectorId(caa.getId())).addScales(0));
+                .setSampling(SamplingParams.newBuilder().setMaxTokens(maxTokens).setTemperature(1.0f).setTopK(50).setTopP(0.3f).setSeed(0));
+        if (existing == null) {
+            eval.addConfigs(EvaluatedConfig.newBuilder().setLabel("unsteered").addSteering(SteeringSpec.newBuilder().setVectorId(caa.getId())).addScales(0));
+        } else {
+            System.err.println(progressLabel + ": adding " + methods + " to the stored result");
+        }
         for (int m = 0; m < METHODS.length; m++) {
+            if (!methods.contains(METHODS[m])) continue;
             eval.addConfigs(EvaluatedConfig.newBuilder().setLabel(METHODS[m])
                     .addSteering(SteeringSpec.newBuilder().setVectorId(vectors[m].getId())).addAllScales(scales));
         }
@@ -152,6 +164,7 @@ class ReproduceFgaa implements Callable<Integer> {
         Operation last = OperationProgress.follow(steering.watchOperation(WatchOperationRequest.newBuilder().setId(op.getId()).build()), op, progressLabel);
         EvaluateResult evaluation = last.getResult().unpack(EvaluateResult.class);
 
+        if (existing != null) return merge(existing, evaluation, vectors, methods);
         ObjectNode result = JSON.createObjectNode();
         result.put("task", name);
         result.put("criterion", task.get("criterion").asText());
@@ -169,6 +182,29 @@ class ReproduceFgaa implements Callable<Integer> {
         }
         result.set("evaluation", proto(evaluation));
         return result;
+    }
+
+    /** The methods of METHODS that a stored result has no points for (results made before a method was added). */
+    static List<String> missingMethods(ObjectNode result) {
+        List<String> missing = new ArrayList<>(List.of(METHODS));
+        result.path("evaluation").path("points").forEach(p -> missing.remove(p.path("label").asText()));
+        return missing;
+    }
+
+    /** Adds the points, best scales and vector descriptions of newly evaluated methods to a stored result. */
+    private static ObjectNode merge(ObjectNode existing, EvaluateResult evaluation, SteeringVector[] vectors, List<String> methods) throws IOException {
+        ObjectNode added = proto(evaluation);
+        ObjectNode eval = (ObjectNode) existing.get("evaluation");
+        ((ArrayNode) eval.withArray("points")).addAll((ArrayNode) added.withArray("points"));
+        ((ArrayNode) eval.withArray("best")).addAll((ArrayNode) added.withArray("best"));
+        ArrayNode vs = existing.withArray("vectors");
+        for (int m = 0; m < METHODS.length; m++) {
+            if (!methods.contains(METHODS[m])) continue;
+            ObjectNode v = proto(vectors[m].toBuilder().clearVector().clearIntervention().clearRecipe().build());
+            v.put("label", METHODS[m]);
+            vs.add(v);
+        }
+        return existing;
     }
 
     private SteeringVector build(SteeringGrpc.SteeringBlockingStub steering, String task, String method, BuildVectorRequest.Builder recipe) {

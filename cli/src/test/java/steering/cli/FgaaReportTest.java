@@ -47,12 +47,12 @@ class FgaaReportTest {
     @Test
     void picksTheBestNonzeroScaleAndTheWinner() {
         // CAA: 0.6*0.8=0.48 at 10 vs 0.9*0.5=0.45 at 20 -> scale 10; FGAA: 0.9*0.8=0.72 at 10 -> wins
-        FgaaReport.TaskResult t = FgaaReport.parse(result("love", new double[][] {{0.6, 0.9}, {0.1, 0.2}, {0.3, 0.3}, {0.9, 1.0}}));
+        FgaaReport.TaskResult t = FgaaReport.parse(result("love", new double[][] {{0.6, 0.9}, {0.2, 0.2}, {0.1, 0.2}, {0.3, 0.3}, {0.9, 1.0}}));
         FgaaReport.Curve caa = t.curves().get("CAA");
         assertArrayEquals(new double[] {0, 10, 20}, caa.scale());
         assertEquals(1, caa.best());
         assertEquals(0.5, caa.product()[0], 1e-12, "scale 0 is the unsteered point");
-        assertEquals(3, FgaaReport.winner(t));
+        assertEquals(4, FgaaReport.winner(t));
         // the unsteered product (0.5) beats SAE decoder's best (0.1 at 20), but best() never returns scale 0
         assertEquals(2, t.curves().get("SAE decoder").best());
         // coherence 0.8 and 0.5 against the unsteered 1.0: at half, both scales qualify and the larger behaviour wins
@@ -65,8 +65,8 @@ class FgaaReportTest {
     void rendersTablesAndChartsForTheTasksWithResults(@TempDir Path dir) throws Exception {
         Path results = dir.resolve("results");
         Files.createDirectories(results);
-        Files.writeString(results.resolve("love.json"), JSON.writeValueAsString(result("love", new double[][] {{0.6, 0.9}, {0.1, 0.2}, {0.3, 0.3}, {0.9, 1.0}})));
-        Files.writeString(results.resolve("anger.json"), JSON.writeValueAsString(result("anger", new double[][] {{0.9, 0.1}, {0.1, 0.2}, {0.3, 0.3}, {0.2, 0.1}})));
+        Files.writeString(results.resolve("love.json"), JSON.writeValueAsString(result("love", new double[][] {{0.6, 0.9}, {0.2, 0.2}, {0.1, 0.2}, {0.3, 0.3}, {0.9, 1.0}})));
+        Files.writeString(results.resolve("anger.json"), JSON.writeValueAsString(result("anger", new double[][] {{0.9, 0.1}, {0.2, 0.2}, {0.1, 0.2}, {0.3, 0.3}, {0.2, 0.1}})));
         JsonNode tasks = JSON.readTree("{\"tasks\":[{\"name\":\"anger\"},{\"name\":\"love\"},{\"name\":\"wedding\"}]}");
 
         FgaaReport.render(tasks, results, dir);
@@ -74,14 +74,27 @@ class FgaaReportTest {
         String md = Files.readString(dir.resolve("results.md"));
         assertTrue(md.contains("| anger | 0.500 | **0.720 (10)** |"), md);
         assertTrue(md.contains("| love | 0.500 | 0.480 (10) |"), md);
-        assertTrue(md.contains("| tasks won | | 1 | 0 | 0 | 1 |"), md);
+        assertTrue(md.contains("| tasks won | | 1 | 0 | 0 | 0 | 1 |"), md);
         assertTrue(md.contains("| mean | 0.500 | 0.600 |"), md);
-        assertTrue(md.contains("| love | 0.500 | 0.900 (20) | 0.200 (20) | 0.300 (10) | **1.000 (20)** |"), md);
+        assertTrue(md.contains("| love | 0.500 | 0.900 (20) | 0.200 (10) | 0.200 (20) | 0.300 (10) | **1.000 (20)** |"), md);
         assertFalse(md.contains("wedding"), "a task without a result is left out");
         assertTrue(md.contains("a &lt;sample&gt; at 10"), "samples are escaped");
         String html = Files.readString(dir.resolve("plots.html"));
         assertEquals(2 * 3 * ReproduceFgaa.METHODS.length, html.split("<polyline").length - 1, "4 lines in 3 charts per task");
         assertTrue(html.indexOf("<h2>anger</h2>") < html.indexOf("<h2>love</h2>"), "tasks in the tasks file's order");
+    }
+
+    @Test
+    void aMethodMissingFromAStoredResultIsShownAsMissingAndListedForTheSupplement() {
+        ObjectNode r = result("love", new double[][] {{0.6, 0.9}, {0.2, 0.2}, {0.1, 0.2}, {0.3, 0.3}, {0.9, 1.0}});
+        ArrayNode points = (ArrayNode) r.get("evaluation").get("points");
+        for (int i = points.size() - 1; i >= 0; i--) if (points.get(i).get("label").asText().equals("CAA (no BOS)")) points.remove(i);
+        assertEquals(List.of("CAA (no BOS)"), ReproduceFgaa.missingMethods(r));
+        FgaaReport.TaskResult t = FgaaReport.parse(r);
+        assertEquals(-1, t.curves().get("CAA (no BOS)").best());
+        String md = FgaaReport.markdown(List.of(t), null);
+        assertTrue(md.contains("| love | 0.500 | 0.480 (10) | - |"), md);
+        assertEquals(3 * (ReproduceFgaa.METHODS.length - 1), FgaaReport.html(List.of(t), null).split("<polyline").length - 1);
     }
 
     @Test
