@@ -23,7 +23,8 @@ final class FgaaReport {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** One method's sweep on one task: the unsteered point at scale 0 followed by the method's scales. */
-    record Curve(String method, double[] scale, double[] behaviour, double[] coherence, double[] product, List<List<String>> samples) {
+    record Curve(String method, double[] scale, double[] behaviour, double[] coherence, double[] product, double[] productSe,
+                 List<List<String>> samples) {
         /** The scale with the largest behaviour whose coherence keeps at least `fraction` of the unsteered one (-1: none). */
         int bestBehaviourAbove(double fraction) {
             int b = -1;
@@ -59,12 +60,14 @@ final class FgaaReport {
     static TaskResult parse(JsonNode r) {
         JsonNode points = r.get("evaluation").get("points");
         double[] unsteered = null;
+        double unsteeredSe = Double.NaN;
         Map<String, List<JsonNode>> byMethod = new LinkedHashMap<>();
         for (String m : ReproduceFgaa.METHODS) byMethod.put(m, new ArrayList<>());
         for (JsonNode p : points) {
             String label = p.get("label").asText();
             if (label.equals("unsteered")) {
                 unsteered = new double[] {p.get("behaviour").asDouble(), p.get("coherence").asDouble(), p.get("product").asDouble()};
+                unsteeredSe = productStandardError(p);
             } else if (byMethod.containsKey(label)) {
                 byMethod.get(label).add(p);
             }
@@ -75,7 +78,8 @@ final class FgaaReport {
             List<JsonNode> ps = new ArrayList<>(e.getValue());
             ps.sort((a, b) -> Double.compare(a.get("scale").asDouble(), b.get("scale").asDouble()));
             int n = ps.size() + 1;
-            double[] s = new double[n], b = new double[n], c = new double[n], p = new double[n];
+            double[] s = new double[n], b = new double[n], c = new double[n], p = new double[n], se = new double[n];
+            se[0] = unsteeredSe;
             List<List<String>> samples = new ArrayList<>();
             b[0] = unsteered[0];
             c[0] = unsteered[1];
@@ -87,13 +91,39 @@ final class FgaaReport {
                 b[i] = q.get("behaviour").asDouble();
                 c[i] = q.get("coherence").asDouble();
                 p[i] = q.get("product").asDouble();
+                se[i] = productStandardError(q);
                 List<String> texts = new ArrayList<>();
                 q.get("samples").forEach(x -> texts.add(x.asText()));
                 samples.add(texts);
             }
-            curves.put(e.getKey(), new Curve(e.getKey(), s, b, c, p, samples));
+            curves.put(e.getKey(), new Curve(e.getKey(), s, b, c, p, se, samples));
         }
         return new TaskResult(r.get("task").asText(), r.get("criterion").asText(), r, curves, unsteered);
+    }
+
+    /**
+     * Standard error of mean(behaviour) x mean(coherence) from the per-sample scores (first-order: the two means'
+     * errors combined as independent); NaN for results stored before the scores were kept.
+     */
+    static double productStandardError(JsonNode point) {
+        JsonNode b = point.path("sample_behaviour"), c = point.path("sample_coherence");
+        if (b.size() < 2 || c.size() != b.size()) return Double.NaN;
+        double mb = point.path("behaviour").asDouble(), mc = point.path("coherence").asDouble();
+        double seB = standardError(b), seC = standardError(c);
+        return Math.sqrt(mc * mc * seB * seB + mb * mb * seC * seC);
+    }
+
+    private static double standardError(JsonNode values) {
+        double sum = 0, sq = 0;
+        int n = values.size();
+        for (JsonNode v : values) sum += v.asDouble();
+        double mean = sum / n;
+        for (JsonNode v : values) sq += (v.asDouble() - mean) * (v.asDouble() - mean);
+        return Math.sqrt(sq / (n - 1) / n);
+    }
+
+    private static String withError(double value, double se) {
+        return Double.isNaN(se) ? f3(value) : f3(value) + " ± " + f3(se);
     }
 
     static String markdown(List<TaskResult> tasks, JsonNode setup) {
@@ -107,7 +137,8 @@ final class FgaaReport {
 
         md.append("## Best behaviour x coherence per task\n\n");
         md.append("Max over the nonzero scales of mean behaviour x mean coherence (the scale in parentheses); the best method of "
-                + "each task in bold. `unsteered` is the same product at scale 0.\n\n");
+                + "each task in bold. `unsteered` is the same product at scale 0. ± is the standard error from the per-sample "
+                + "scores, where the result has them.\n\n");
         md.append("| task | unsteered |");
         for (String m : ReproduceFgaa.METHODS) md.append(' ').append(m).append(" |");
         md.append("\n|---|---|");
@@ -121,7 +152,7 @@ final class FgaaReport {
             int winner = winner(t);
             if (winner >= 0) wins[winner]++;
             unsteeredSum += t.unsteered()[2];
-            md.append("| ").append(t.name()).append(" | ").append(f3(t.unsteered()[2])).append(" |");
+            md.append("| ").append(t.name()).append(" | ").append(withError(t.unsteered()[2], t.curves().get(ReproduceFgaa.METHODS[0]).productSe()[0])).append(" |");
             for (int m = 0; m < ReproduceFgaa.METHODS.length; m++) {
                 Curve c = t.curves().get(ReproduceFgaa.METHODS[m]);
                 int b = c.best();
@@ -129,7 +160,7 @@ final class FgaaReport {
                     sums[m] += c.product()[b];
                     counts[m]++;
                 }
-                String cell = b < 0 ? "-" : f3(c.product()[b]) + " (" + num(c.scale()[b]) + ")";
+                String cell = b < 0 ? "-" : withError(c.product()[b], c.productSe()[b]) + " (" + num(c.scale()[b]) + ")";
                 md.append(' ').append(m == winner ? "**" + cell + "**" : cell).append(" |");
             }
             md.append('\n');

@@ -98,6 +98,15 @@ class FgaaReportTest {
     }
 
     @Test
+    void standardErrorOfTheProductFromPerSampleScores() {
+        ObjectNode p = JSON.createObjectNode().put("behaviour", 0.5).put("coherence", 0.5);
+        assertTrue(Double.isNaN(FgaaReport.productStandardError(p)), "no per-sample scores, no error");
+        p.putArray("sample_behaviour").add(0.4).add(0.6);   // se = 0.1
+        p.putArray("sample_coherence").add(0.5).add(0.5);   // se = 0
+        assertEquals(0.05, FgaaReport.productStandardError(p), 1e-12);
+    }
+
+    @Test
     void builtInTasksHaveExamplesAndCriteria() throws Exception {
         JsonNode tasks = JSON.readTree(ReproduceFgaa.class.getResourceAsStream("fgaa-tasks.json"));
         List<String> names = new java.util.ArrayList<>();

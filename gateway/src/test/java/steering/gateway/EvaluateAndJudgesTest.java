@@ -106,6 +106,11 @@ class EvaluateAndJudgesTest {
                 EvaluatedPoint zero = result.getPoints(0);
                 EvaluatedPoint huge = result.getPoints(3);
                 assertEquals(3, zero.getSamplesCount());
+                // the per-sample scores are kept, and their means are the point's figures
+                assertEquals(3, zero.getSampleBehaviourCount());
+                assertEquals(3, zero.getSampleCoherenceCount());
+                assertEquals(zero.getBehaviour(), zero.getSampleBehaviourList().stream().mapToDouble(Double::doubleValue).average().orElseThrow(), 1e-12);
+                assertEquals(zero.getCoherence(), zero.getSampleCoherenceList().stream().mapToDouble(Double::doubleValue).average().orElseThrow(), 1e-12);
                 assertTrue(zero.getCoherence() > huge.getCoherence(), "a huge scale wrecks coherence: " + zero.getCoherence() + " vs " + huge.getCoherence());
                 double bestProduct = result.getPointsList().stream().mapToDouble(EvaluatedPoint::getProduct).max().orElseThrow();
                 assertEquals(bestProduct, result.getBest(0).getProduct(), 1e-12);

@@ -68,10 +68,14 @@ public final class Evaluator {
                 for (SteeringSpec spec : config.getSteeringList()) scaled.add(spec.toBuilder().setScale(scale).build());
                 List<Intervention> ivs = resolver.resolve(scaled, "configs[" + c + "].steering");
                 List<String> samples = generate(r, ivs);
-                double behaviour = mean(judge.score(samples, r.getCriterion()));
-                double coherence = mean(coherence(r.getPrompt(), samples));
+                double[] behaviours = judge.score(samples, r.getCriterion());
+                double[] coherences = coherence(r.getPrompt(), samples);
+                double behaviour = mean(behaviours);
+                double coherence = mean(coherences);
                 EvaluatedPoint point = EvaluatedPoint.newBuilder().setLabel(label).setScale(scale).setBehaviour(behaviour)
-                        .setCoherence(coherence).setProduct(behaviour * coherence).addAllSamples(samples).build();
+                        .setCoherence(coherence).setProduct(behaviour * coherence).addAllSamples(samples)
+                        .addAllSampleBehaviour(java.util.Arrays.stream(behaviours).boxed().toList())
+                        .addAllSampleCoherence(java.util.Arrays.stream(coherences).boxed().toList()).build();
                 result.addPoints(point);
                 if (best == null || point.getProduct() > best.getProduct()) {
                     best = BestScale.newBuilder().setLabel(label).setScale(scale).setBehaviour(behaviour)
