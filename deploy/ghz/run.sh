@@ -81,6 +81,17 @@ status_file="$results/runs.tsv"
 record() { printf '%s\t%s\t%s\t%s\t%s\n' "$@" >> "$status_file"; }  # name config host status report
 
 failed=0
+# The id of the first item a List RPC returns ("" when none or unreachable):
+#   first_listed HOST RPC FIELD [KEY=VALUE]   (KEY=VALUE keeps items whose KEY is VALUE; proto3 JSON leaves out the
+#   default, so a missing KEY counts as VALUE)
+first_listed() {
+  "$grpcurl" -plaintext -max-time 10 -d '{}' "$1" "$2" 2>/dev/null | python3 -c '
+import json, sys
+key, _, value = sys.argv[2].partition("=")
+items = [x for x in json.load(sys.stdin).get(sys.argv[1], []) if not key or x.get(key, value) == value]
+print(items[0]["id"] if items else "")' "$3" "${4:-}" 2>/dev/null || true
+}
+
 for cfg in "${configs[@]}"; do
   [ -f "$cfg" ] || cfg="$here/${cfg%.json}.json"
   [ -f "$cfg" ] || { log "no such config: $cfg"; exit 2; }
@@ -113,8 +124,7 @@ for cfg in "${configs[@]}"; do
 
   sae_id="${SAE_ID:-}"
   if grep -q '\${SAE_ID}' "$cfg" && [ -z "$sae_id" ]; then
-    sae_id="$("$grpcurl" -plaintext -max-time 10 -d '{}' "$host" steering.v1.SaeService/ListSaes 2>/dev/null \
-      | python3 -c 'import json,sys; s=json.load(sys.stdin).get("saes",[]); print(s[0]["id"] if s else "")' 2>/dev/null || true)"
+    sae_id="$(first_listed "$host" steering.v1.SaeService/ListSaes saes)"
     if [ -z "$sae_id" ]; then
       log "   skipped: sae-service lists no SAE (train or import one, or set SAE_ID)"
       record "$name" "$call" "$host" "skipped: no SAE loaded" ""
@@ -124,8 +134,7 @@ for cfg in "${configs[@]}"; do
 
   vector_id="${VECTOR_ID:-}"
   if grep -q '\${VECTOR_ID}' "$cfg" && [ -z "$vector_id" ]; then
-    vector_id="$("$grpcurl" -plaintext -max-time 10 -d '{}' "$host" steering.v1.Steering/ListVectors 2>/dev/null \
-      | python3 -c 'import json,sys; v=[x for x in json.load(sys.stdin).get("vectors",[]) if x.get("positions","ALL")=="ALL"]; print(v[0]["id"] if v else "")' 2>/dev/null || true)"
+    vector_id="$(first_listed "$host" steering.v1.Steering/ListVectors vectors positions=ALL)"
     if [ -z "$vector_id" ]; then
       log "   skipped: the registry has no vector applied at every position (build one, or set VECTOR_ID)"
       record "$name" "$call" "$host" "skipped: no vector" ""

@@ -174,12 +174,7 @@ class ReproduceFgaa implements Callable<Integer> {
         result.put("created_at", Instant.now().toString());
         result.put("target_feature", top.getFeature());
         result.set("target_feature_stats", proto(stats));
-        ArrayNode vs = result.putArray("vectors");
-        for (int m = 0; m < METHODS.length; m++) {
-            ObjectNode v = proto(vectors[m].toBuilder().clearVector().clearIntervention().clearRecipe().build());
-            v.put("label", METHODS[m]);
-            vs.add(v);
-        }
+        addDescriptions(result.putArray("vectors"), vectors, List.of(METHODS));
         result.set("evaluation", proto(evaluation));
         return result;
     }
@@ -197,14 +192,18 @@ class ReproduceFgaa implements Callable<Integer> {
         ObjectNode eval = (ObjectNode) existing.get("evaluation");
         ((ArrayNode) eval.withArray("points")).addAll((ArrayNode) added.withArray("points"));
         ((ArrayNode) eval.withArray("best")).addAll((ArrayNode) added.withArray("best"));
-        ArrayNode vs = existing.withArray("vectors");
+        addDescriptions(existing.withArray("vectors"), vectors, methods);
+        return existing;
+    }
+
+    /** The vectors of `methods` without their tensors (the registry keeps those), labelled with the method. */
+    private static void addDescriptions(ArrayNode into, SteeringVector[] vectors, List<String> methods) throws IOException {
         for (int m = 0; m < METHODS.length; m++) {
             if (!methods.contains(METHODS[m])) continue;
             ObjectNode v = proto(vectors[m].toBuilder().clearVector().clearIntervention().clearRecipe().build());
             v.put("label", METHODS[m]);
-            vs.add(v);
+            into.add(v);
         }
-        return existing;
     }
 
     private SteeringVector build(SteeringGrpc.SteeringBlockingStub steering, String task, String method, BuildVectorRequest.Builder recipe) {
