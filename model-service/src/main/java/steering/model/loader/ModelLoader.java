@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import steering.common.gguf.GgufFile;
 import steering.common.gguf.GgufTensorInfo;
+import steering.model.runtime.ComputeSettings;
 import steering.model.runtime.DecoderTransformer;
 import steering.model.runtime.DecoderOptions;
 import steering.model.runtime.ModelConfig;
@@ -32,12 +33,20 @@ public final class ModelLoader {
      * @param maxContext     caps the context length (and the RoPE tables); 0 keeps the model's own
      */
     public static LoadedModel load(Path path, NDManager manager, int maxContext) throws IOException {
-        if (Files.isDirectory(path)) return loadHuggingFace(path, manager, maxContext);
-        if (path.getFileName().toString().endsWith(".gguf")) return loadGguf(path, manager, maxContext);
+        return load(path, manager, maxContext, ComputeSettings.CPU_FLOAT32);
+    }
+
+    /**
+     * @param compute device and compute dtype (the weights are converted once, here)
+     */
+    public static LoadedModel load(Path path, NDManager manager, int maxContext, ComputeSettings compute)
+            throws IOException {
+        if (Files.isDirectory(path)) return loadHuggingFace(path, manager, maxContext, compute);
+        if (path.getFileName().toString().endsWith(".gguf")) return loadGguf(path, manager, maxContext, compute);
         throw new IOException(path + " is neither a Hugging Face model directory nor a .gguf file");
     }
 
-    private static LoadedModel loadHuggingFace(Path dir, NDManager manager, int maxContext) throws IOException {
+    private static LoadedModel loadHuggingFace(Path dir, NDManager manager, int maxContext, ComputeSettings compute) throws IOException {
         JsonNode c = JSON.readTree(dir.resolve("config.json").toFile());
         String arch = c.path("model_type").asText("llama");
         // Gemma 3's text-only checkpoints (270M, 1B) say gemma3_text; the block is gemma3's
@@ -83,12 +92,12 @@ public final class ModelLoader {
             boolean addBos = tc == null ? bosByDefault : tc.path("add_bos_token").asBoolean(bosByDefault);
             String template = tc == null ? null : tc.path("chat_template").isTextual() ? tc.get("chat_template").asText() : null;
             TextTokenizer tokenizer = new TextTokenizer(dir.resolve("tokenizer.json"), cfg.bosTokenId(), addBos, cfg.vocabSize());
-            DecoderTransformer transformer = new DecoderTransformer(cfg, weights, manager);
+            DecoderTransformer transformer = new DecoderTransformer(cfg, weights, manager, compute);
             return new LoadedModel(cfg, transformer, tokenizer, chatTemplate(template, tokenizer, cfg));
         }
     }
 
-    private static LoadedModel loadGguf(Path file, NDManager manager, int maxContext) throws IOException {
+    private static LoadedModel loadGguf(Path file, NDManager manager, int maxContext, ComputeSettings compute) throws IOException {
         GgufFile gguf = GgufFile.open(file);
         try {
             String arch = gguf.getString("general.architecture");
@@ -132,7 +141,7 @@ public final class ModelLoader {
                 TextTokenizer tokenizer = new TextTokenizer(tokenizerJson, cfg.bosTokenId(), addBos, cfg.vocabSize());
                 DecoderTransformer transformer;
                 try (GgufWeights weights = new GgufWeights(gguf, cfg)) {
-                    transformer = new DecoderTransformer(cfg, weights, manager);
+                    transformer = new DecoderTransformer(cfg, weights, manager, compute);
                 }
                 return new LoadedModel(cfg, transformer, tokenizer,
                         chatTemplate(gguf.getString("tokenizer.chat_template"), tokenizer, cfg));

@@ -55,7 +55,7 @@ public final class DecoderTransformer implements AutoCloseable {
                          NDArray postAttnNorm, NDArray mlpNorm, NDArray wGateUp, NDArray wDown, NDArray postMlpNorm,
                          boolean sliding) {}
 
-    public DecoderTransformer(ModelConfig cfg, WeightSource weights, NDManager parent) throws IOException {
+    public DecoderTransformer(ModelConfig cfg, WeightSource weights, NDManager parent, ComputeSettings compute) throws IOException {
         this.cfg = cfg;
         this.opt = cfg.options();
         this.manager = parent.newSubManager();
