@@ -13,6 +13,7 @@ import org.jboss.logging.Logger;
 import steering.model.engine.GenerationEngine;
 import steering.model.loader.LoadedModel;
 import steering.model.loader.ModelLoader;
+import steering.model.runtime.ComputeSettings;
 
 import java.nio.file.Path;
 
@@ -36,6 +37,14 @@ public class ModelEngineProducer {
     @ConfigProperty(name = "steering.model.queue-limit", defaultValue = "64")
     int queueLimit;
 
+    /** auto|cpu|gpu (environment: STEERING_DEVICE) */
+    @ConfigProperty(name = "steering.device", defaultValue = "auto")
+    String device;
+
+    /** auto|float32|float16|bfloat16 (environment: STEERING_MODEL_DTYPE); see ComputeSettings */
+    @ConfigProperty(name = "steering.model.dtype", defaultValue = "auto")
+    String dtype;
+
     @Inject
     GrpcHealthStorage health;
 
@@ -58,12 +67,14 @@ public class ModelEngineProducer {
         long start = System.nanoTime();
         try {
             manager = NDManager.newBaseManager();
-            LoadedModel model = ModelLoader.load(Path.of(modelPath), manager, maxContext);
+            ComputeSettings compute = ComputeSettings.resolve(device, dtype);
+            LoadedModel model = ModelLoader.load(Path.of(modelPath), manager, maxContext, compute);
             engine = new GenerationEngine(model, maxBatch, queueLimit, new EngineMetrics(registry, this::engine));
             System.gc(); // the weights now live in native memory: return the loader's temporary float arrays
-            LOG.infof("loaded %s (%s, %d layers, d_model %d) from %s in %.1f s", model.config().modelId(),
-                    model.config().architecture(), model.config().nLayers(), model.config().dModel(), modelPath,
-                    (System.nanoTime() - start) / 1e9);
+            LOG.infof("loaded %s (%s, %d layers, d_model %d) from %s in %.1f s on %s, %.0f MB of weights",
+                    model.config().modelId(), model.config().architecture(), model.config().nLayers(),
+                    model.config().dModel(), modelPath, (System.nanoTime() - start) / 1e9, compute.describe(),
+                    model.transformer().weightBytes() / 1e6);
             health.setStatus(GrpcHealthStorage.DEFAULT_SERVICE_NAME, ServingStatus.SERVING);
             health.setStatus("steering.v1.ModelService", ServingStatus.SERVING);
         } catch (Throwable t) {

@@ -92,7 +92,7 @@ public final class ModelLoader {
             boolean addBos = tc == null ? bosByDefault : tc.path("add_bos_token").asBoolean(bosByDefault);
             String template = tc == null ? null : tc.path("chat_template").isTextual() ? tc.get("chat_template").asText() : null;
             TextTokenizer tokenizer = new TextTokenizer(dir.resolve("tokenizer.json"), cfg.bosTokenId(), addBos, cfg.vocabSize());
-            DecoderTransformer transformer = new DecoderTransformer(cfg, weights, manager, compute);
+            DecoderTransformer transformer = new DecoderTransformer(cfg, DecoderWeightsLoader.load(cfg, weights, manager, compute));
             return new LoadedModel(cfg, transformer, tokenizer, chatTemplate(template, tokenizer, cfg));
         }
     }
@@ -141,7 +141,7 @@ public final class ModelLoader {
                 TextTokenizer tokenizer = new TextTokenizer(tokenizerJson, cfg.bosTokenId(), addBos, cfg.vocabSize());
                 DecoderTransformer transformer;
                 try (GgufWeights weights = new GgufWeights(gguf, cfg)) {
-                    transformer = new DecoderTransformer(cfg, weights, manager, compute);
+                    transformer = new DecoderTransformer(cfg, DecoderWeightsLoader.load(cfg, weights, manager, compute));
                 }
                 return new LoadedModel(cfg, transformer, tokenizer,
                         chatTemplate(gguf.getString("tokenizer.chat_template"), tokenizer, cfg));

@@ -7,9 +7,10 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Activation;
+import ai.djl.nn.core.Linear;
 
-import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -37,88 +38,24 @@ public final class DecoderTransformer implements AutoCloseable {
 
     private final ModelConfig cfg;
     private final DecoderOptions opt;
+    private final DecoderWeights w;
     private final NDManager manager;
-    private final NDArray embedding;    // [V, d]
-    private final NDArray outputHeadT;  // [d, V]: a transposed view of the embedding when tied
-    private final NDArray finalNorm;    // [d]
-    private final Layer[] layers;
     private final NDArray[] ropeCos;    // per kind (GLOBAL, LOCAL): [context, head_dim]; LOCAL null when shared
     private final NDArray[] ropeSin;
     private final NDArray rotateHalf;   // [head_dim, head_dim]: x @ R == cat(-x2, x1)
     private final boolean anySliding;
+    private final boolean lowPrecision; // projections in float16: inputs cast down, outputs back to float32
+    private final DecodeSteering decodeSteering;
+    private volatile int lastBlockOps = -1;
 
-    /**
-     * Weights are stored transposed ([in, out]) so that every projection is one x.matMul(W). Norm weights already
-     * include the family's offset. postAttnNorm, postMlpNorm and qkNorm are null when the family has none.
-     */
-    private record Layer(NDArray attnNorm, NDArray wQkv, NDArray bQkv, NDArray qkNorm, NDArray wOut,
-                         NDArray postAttnNorm, NDArray mlpNorm, NDArray wGateUp, NDArray wDown, NDArray postMlpNorm,
-                         boolean sliding) {}
-
-    public DecoderTransformer(ModelConfig cfg, WeightSource weights, NDManager parent, ComputeSettings compute) throws IOException {
+    /** @param weights fused, converted weights (see steering.model.loader.DecoderWeightsLoader); closed with this */
+    public DecoderTransformer(ModelConfig cfg, DecoderWeights weights) {
         this.cfg = cfg;
         this.opt = cfg.options();
-        this.manager = parent.newSubManager();
-        int d = cfg.dModel();
+        this.w = weights;
+        this.manager = weights.manager();
+        this.lowPrecision = weights.computeType() != DataType.FLOAT32;
         int hd = cfg.headDim();
-        int qDim = cfg.nHeads() * hd;
-        int kvDim = cfg.nKvHeads() * hd;
-        embedding = load(weights, "model.embed_tokens.weight", cfg.vocabSize(), d);
-        if (!cfg.tiedEmbeddings() && weights.has("lm_head.weight")) {
-            outputHeadT = loadTransposed(weights, "lm_head.weight", cfg.vocabSize(), d);
-        } else {
-            outputHeadT = embedding.transpose();
-        }
-        finalNorm = loadNorm(weights, "model.norm.weight", d);
-        // The attention scale 1/sqrt(query_pre_attn_scalar or head_dim) is folded into the query: into W_q (RoPE is
-        // linear, so scaling q before or after it is the same), or, with QK-norm, into q_norm's weight, because the
-        // norm would undo a scale applied before it.
-        float qScale = (float) (1.0 / Math.sqrt(opt.queryPreAttnScalar() > 0 ? opt.queryPreAttnScalar() : hd));
-        float wqScale = opt.qkNorm() ? 1f : qScale;
-        layers = new Layer[cfg.nLayers()];
-        for (int i = 0; i < layers.length; i++) {
-            String p = "model.layers." + i + ".";
-            float[] q = scale(weights.read(p + "self_attn.q_proj.weight"), wqScale);
-            float[] k = weights.read(p + "self_attn.k_proj.weight");
-            float[] v = weights.read(p + "self_attn.v_proj.weight");
-            NDArray wQkv = transposed(concat(q, k, v), qDim + 2 * kvDim, d);
-            NDArray bQkv = null;
-            if (cfg.attentionBias()) {
-                bQkv = manager.create(concat(scale(weights.read(p + "self_attn.q_proj.bias"), wqScale),
-                        weights.read(p + "self_attn.k_proj.bias"), weights.read(p + "self_attn.v_proj.bias")));
-            }
-            NDArray qkNorm = null;
-            if (opt.qkNorm()) {
-                // one [heads + kv_heads, head_dim] weight so q and k are normed together, as they are roped together
-                float[] qn = scale(normWeights(weights, p + "self_attn.q_norm.weight", hd), qScale);
-                float[] kn = normWeights(weights, p + "self_attn.k_norm.weight", hd);
-                float[] both = new float[(cfg.nHeads() + cfg.nKvHeads()) * hd];
-                for (int h = 0; h < cfg.nHeads() + cfg.nKvHeads(); h++) {
-                    System.arraycopy(h < cfg.nHeads() ? qn : kn, 0, both, h * hd, hd);
-                }
-                qkNorm = manager.create(both, new Shape(cfg.nHeads() + cfg.nKvHeads(), hd));
-            }
-            NDArray wOut = loadTransposed(weights, p + "self_attn.o_proj.weight", d, qDim);
-            float[] gate = weights.read(p + "mlp.gate_proj.weight");
-            float[] up = weights.read(p + "mlp.up_proj.weight");
-            NDArray wGateUp = transposed(concat(gate, up), 2 * cfg.ffnDim(), d);
-            NDArray wDown = loadTransposed(weights, p + "mlp.down_proj.weight", d, cfg.ffnDim());
-            NDArray attnNorm = loadNorm(weights, p + "input_layernorm.weight", d);
-            NDArray postAttnNorm = null;
-            NDArray postMlpNorm = null;
-            NDArray mlpNorm;
-            if (opt.sandwichNorms()) {
-                // Gemma names: post_attention_layernorm norms the attention output, the MLP has its own pre-norm
-                postAttnNorm = loadNorm(weights, p + "post_attention_layernorm.weight", d);
-                mlpNorm = loadNorm(weights, p + "pre_feedforward_layernorm.weight", d);
-                postMlpNorm = loadNorm(weights, p + "post_feedforward_layernorm.weight", d);
-            } else {
-                // Llama names: post_attention_layernorm is the MLP's pre-norm
-                mlpNorm = loadNorm(weights, p + "post_attention_layernorm.weight", d);
-            }
-            layers[i] = new Layer(attnNorm, wQkv, bQkv, qkNorm, wOut, postAttnNorm, mlpNorm, wGateUp, wDown,
-                    postMlpNorm, opt.isSliding(i));
-        }
         ropeCos = new NDArray[2];
         ropeSin = new NDArray[2];
         Shape table = new Shape(cfg.contextLength(), hd);
@@ -135,6 +72,25 @@ public final class DecoderTransformer implements AutoCloseable {
             ropeSin[LOCAL] = manager.create(local[1], table);
         }
         rotateHalf = manager.create(Rope.rotateHalfMatrix(hd), new Shape(hd, hd));
+        decodeSteering = new DecodeSteering(manager, cfg.dModel());
+    }
+
+    /** The dtype of the projection weights (float32 or float16). */
+    public DataType computeType() {
+        return w.computeType();
+    }
+
+    /** Bytes of the weights this forward holds. */
+    public long weightBytes() {
+        return w.bytes();
+    }
+
+    /**
+     * Native ops (tensors created) by block 0 in the last forward, when the system property steering.countOps is
+     * true; -1 otherwise. The benchmark reports it per decode step.
+     */
+    public int lastBlockOps() {
+        return lastBlockOps;
     }
 
     public ModelConfig config() {
@@ -145,14 +101,19 @@ public final class DecoderTransformer implements AutoCloseable {
         return manager;
     }
 
-    /** Runs one batched step; writes the new tokens' keys and values into {@code cache} for steps with a slot. */
+    /**
+     * Runs one batched step; writes the new tokens' keys and values into {@code cache} for steps with a slot.
+     *
+     * <p>Steps may mix decode and prefill: the leading steps that bring one token each from cache slots 0..B-1 (the
+     * running decodes) attend in one batched op, the others (prompt chunks, one-shots) each over their own sequence.
+     * Every per-token op (norms, projections, MLP) runs once over all rows, so decode streams ride along with a
+     * prefill chunk at the cost of a few more rows in each product.
+     */
     public List<ForwardResult> forward(List<ForwardStep> steps, KvCache cache) {
         int n = 0;
-        boolean decode = true;
         int maxEnd = 0;
         for (ForwardStep s : steps) {
             n += s.length();
-            decode &= s.length() == 1 && s.slot() >= 0;
             maxEnd = Math.max(maxEnd, s.startPosition() + s.length());
             if (s.slot() >= 0 && cache == null) throw new IllegalArgumentException("a step with a slot needs a cache");
         }
@@ -160,7 +121,7 @@ public final class DecoderTransformer implements AutoCloseable {
             throw new IllegalArgumentException("positions up to " + maxEnd + " exceed the context length " + cfg.contextLength());
         }
         if (cache != null) cache.ensureCapacity(maxEnd);
-        decode &= slotsArePrefix(steps);
+        int decodeCount = leadingDecodes(steps);
 
         try (NDScope ignored = new NDScope()) {
             long[] ids = new long[n];
@@ -188,26 +149,33 @@ public final class DecoderTransformer implements AutoCloseable {
                 cos[kind] = ropeCos[table].get(new NDIndex("{}", posIdx)).reshape(n, 1, cfg.headDim());
                 sin[kind] = ropeSin[table].get(new NDIndex("{}", posIdx)).reshape(n, 1, cfg.headDim());
             }
-            NDArray x = embedding.get(new NDIndex("{}", manager.create(ids)));
+            NDArray x = w.embedding().get(new NDIndex("{}", manager.create(ids)));
+            if (lowPrecision) x = x.toType(DataType.FLOAT32, false);
             if (opt.embeddingScale() != 1f) x = x.mul(opt.embeddingScale());
 
-            Map<Integer, NDArray> additions = Steering.additions(steps, n, cfg.dModel(), manager);
+            Map<Integer, NDArray> additions = decodeCount == steps.size()
+                    ? decodeSteering.additions(steps)
+                    : Steering.additions(steps, n, cfg.dModel(), manager);
             Map<Integer, List<Integer>> captureSites = captureSites(steps);
             List<Map<HookPoint, float[]>> captured = new ArrayList<>();
             for (int b = 0; b < steps.size(); b++) captured.add(new HashMap<>());
             DecodeWindow[] windows = null;
-            if (decode) {
-                DecodeWindow global = decodeWindow(steps, false);
-                windows = new DecodeWindow[]{global, anySliding ? decodeWindow(steps, true) : global};
+            if (decodeCount > 0) {
+                List<ForwardStep> decodes = steps.subList(0, decodeCount);
+                DecodeWindow global = decodeWindow(decodes, false);
+                windows = new DecodeWindow[]{global, anySliding ? decodeWindow(decodes, true) : global};
             }
 
-            Step step = new Step(steps, rowStart, n, cos, sin, decode, windows, cache, additions, captureSites, captured);
-            for (int l = 0; l < layers.length; l++) {
+            Step step = new Step(steps, rowStart, n, cos, sin, decodeCount, windows, cache, additions, captureSites, captured);
+            boolean countOps = Boolean.getBoolean("steering.countOps");
+            for (int l = 0; l < w.layers().length; l++) {
                 // each layer's intermediates are freed when the layer ends, not when the step ends: a long prefill
                 // would otherwise hold every layer's activations at once (hundreds of MB for 256 tokens)
                 NDArray input = x;
                 try (NDScope layerScope = new NDScope()) {
+                    int before = countOps && l == 0 ? manager.getManagedArrays().size() : 0;
                     x = block(l, input, step);
+                    if (countOps && l == 0) lastBlockOps = manager.getManagedArrays().size() - before;
                     NDScope.unregister(x);
                 }
                 if (l > 0) input.close(); // the previous block's output, kept alive by hand (block 0's is the embedding)
@@ -223,41 +191,61 @@ public final class DecoderTransformer implements AutoCloseable {
      */
     private record DecodeWindow(int lo, int end, NDArray mask) {}
 
-    /** What every block of one forward step shares. */
-    private record Step(List<ForwardStep> steps, int[] rowStart, int n, NDArray[] cos, NDArray[] sin, boolean decode,
+    /** What every block of one forward step shares; steps [0, decodeCount) are batched decodes in slots 0..B-1. */
+    private record Step(List<ForwardStep> steps, int[] rowStart, int n, NDArray[] cos, NDArray[] sin, int decodeCount,
                         DecodeWindow[] windows, KvCache cache, Map<Integer, NDArray> additions,
                         Map<Integer, List<Integer>> captureSites, List<Map<HookPoint, float[]>> captured) {}
 
     /** Block l: attention then MLP, each added to the residual stream, with the hook sites between them. */
     private NDArray block(int l, NDArray x, Step s) {
-        Layer w = layers[l];
+        DecoderWeights.Layer lw = w.layers()[l];
         int n = s.n();
         int qDim = cfg.nHeads() * cfg.headDim();
         int kvDim = cfg.nKvHeads() * cfg.headDim();
-        int kind = w.sliding() ? LOCAL : GLOBAL;
+        int kind = lw.sliding() ? LOCAL : GLOBAL;
         x = hook(x, new HookPoint(l, HookPoint.Site.PRE), s);
-        NDArray qkv = rmsNorm(x, w.attnNorm()).matMul(w.wQkv());
-        if (w.bQkv() != null) qkv = qkv.add(w.bQkv());
+        NDArray qkv = project(rmsNorm(x, lw.attnNorm()), lw.wQkv(), lw.bQkv());
         NDArray qk = qkv.get(":, :{}", qDim + kvDim).reshape(n, cfg.nHeads() + cfg.nKvHeads(), cfg.headDim());
-        if (w.qkNorm() != null) qk = rmsNorm(qk, w.qkNorm());
+        if (lw.qkNorm() != null) qk = rmsNorm(qk, lw.qkNorm());
         qk = rope(qk, s.cos()[kind], s.sin()[kind]);
         NDArray q = qk.get(":, :{}, :", cfg.nHeads());
         NDArray k = qk.get(":, {}:, :", cfg.nHeads());
         NDArray v = qkv.get(":, {}:", qDim + kvDim).reshape(n, cfg.nKvHeads(), cfg.headDim());
-        NDArray attn = s.decode()
-                ? attendDecode(l, q, k, v, s.steps(), s.cache(), s.windows()[kind])
-                : attendPerSequence(l, q, k, v, s.steps(), s.rowStart(), s.cache(), w.sliding());
-        NDArray attnOut = attn.matMul(w.wOut());
-        if (w.postAttnNorm() != null) attnOut = rmsNorm(attnOut, w.postAttnNorm());
+        NDArray attn = attend(l, q, k, v, s, lw.sliding());
+        NDArray attnOut = project(attn, lw.wOut(), null);
+        if (lw.postAttnNorm() != null) attnOut = rmsNorm(attnOut, lw.postAttnNorm());
         x = x.add(attnOut);
         x = hook(x, new HookPoint(l, HookPoint.Site.MID), s);
-        NDArray gateUp = rmsNorm(x, w.mlpNorm()).matMul(w.wGateUp());
+        NDArray gateUp = project(rmsNorm(x, lw.mlpNorm()), lw.wGateUp(), null);
         NDArray gate = gateUp.get(":, :{}", cfg.ffnDim());
         NDArray up = gateUp.get(":, {}:", cfg.ffnDim());
-        NDArray mlpOut = activate(gate).mul(up).matMul(w.wDown());
-        if (w.postMlpNorm() != null) mlpOut = rmsNorm(mlpOut, w.postMlpNorm());
+        NDArray mlpOut = project(activate(gate).mul(up), lw.wDown(), null);
+        if (lw.postMlpNorm() != null) mlpOut = rmsNorm(mlpOut, lw.postMlpNorm());
         x = x.add(mlpOut);
         return hook(x, new HookPoint(l, HookPoint.Site.POST), s);
+    }
+
+    /**
+     * x [N, in] times a [out, in] weight (plus bias), as PyTorch's linear. In float16 the input is cast down and
+     * the product back up: the residual stream and everything between products stay float32.
+     */
+    private NDArray project(NDArray x, NDArray weight, NDArray bias) {
+        if (!lowPrecision) return Linear.linear(x, weight, bias).head();
+        NDArray out = Linear.linear(x.toType(w.computeType(), false), weight, null).head().toType(DataType.FLOAT32, false);
+        return bias == null ? out : out.add(bias);
+    }
+
+    /** Attention of every new row: batched for the leading decodes, per sequence for the rest. */
+    private NDArray attend(int l, NDArray q, NDArray k, NDArray v, Step s, boolean sliding) {
+        int b = s.decodeCount();
+        if (b == s.steps().size()) {
+            return attendDecode(l, q, k, v, s.steps(), s.cache(), s.windows()[sliding ? LOCAL : GLOBAL]);
+        }
+        if (b == 0) return attendPerSequence(l, q, k, v, s.steps(), s.rowStart(), s.cache(), sliding, 0);
+        NDArray decoded = attendDecode(l, q.get(":{}", b), k.get(":{}", b), v.get(":{}", b), s.steps().subList(0, b),
+                s.cache(), s.windows()[sliding ? LOCAL : GLOBAL]);
+        NDArray rest = attendPerSequence(l, q, k, v, s.steps(), s.rowStart(), s.cache(), sliding, b);
+        return decoded.concat(rest, 0);
     }
 
     private NDArray activate(NDArray gate) {
@@ -269,11 +257,11 @@ public final class DecoderTransformer implements AutoCloseable {
         };
     }
 
-    private static boolean slotsArePrefix(List<ForwardStep> steps) {
-        for (int b = 0; b < steps.size(); b++) {
-            if (steps.get(b).slot() != b) return false;
-        }
-        return true;
+    /** How many leading steps are single-token decodes from cache slots 0, 1, 2, ... in order. */
+    private static int leadingDecodes(List<ForwardStep> steps) {
+        int b = 0;
+        while (b < steps.size() && steps.get(b).length() == 1 && steps.get(b).slot() == b) b++;
+        return b;
     }
 
     /** A hook site: add the batch's interventions for this site, then copy out what read hooks asked for. */
@@ -368,9 +356,9 @@ public final class DecoderTransformer implements AutoCloseable {
 
     /** Prefill and mixed steps: causal attention of each sequence over its cached prefix plus its new tokens. */
     private NDArray attendPerSequence(int layer, NDArray q, NDArray k, NDArray v, List<ForwardStep> steps,
-                                      int[] rowStart, KvCache cache, boolean sliding) {
-        NDList outputs = new NDList(steps.size());
-        for (int b = 0; b < steps.size(); b++) {
+                                      int[] rowStart, KvCache cache, boolean sliding, int first) {
+        NDList outputs = new NDList(steps.size() - first);
+        for (int b = first; b < steps.size(); b++) {
             ForwardStep s = steps.get(b);
             int len = s.length();
             int start = s.startPosition();
@@ -426,7 +414,8 @@ public final class DecoderTransformer implements AutoCloseable {
         if (!rows.isEmpty()) {
             long[] idx = rows.stream().mapToLong(Long::longValue).toArray();
             NDArray picked = idx.length == x.getShape().get(0) ? x : x.get(new NDIndex("{}", manager.create(idx)));
-            all = softcap(rmsNorm(picked, finalNorm).matMul(outputHeadT), opt.finalLogitSoftcap()).toFloatArray();
+            all = softcap(project(rmsNorm(picked, w.finalNorm()), w.outputHead(), null), opt.finalLogitSoftcap())
+                    .toFloatArray();
         }
         List<ForwardResult> results = new ArrayList<>(steps.size());
         int vocab = cfg.vocabSize();
@@ -442,70 +431,9 @@ public final class DecoderTransformer implements AutoCloseable {
         return results;
     }
 
-    private NDArray load(WeightSource w, String name, long... shape) throws IOException {
-        float[] data = w.read(name);
-        check(name, data, shape);
-        return manager.create(data, new Shape(shape));
-    }
-
-    private NDArray loadNorm(WeightSource w, String name, int dim) throws IOException {
-        return manager.create(normWeights(w, name, dim));
-    }
-
-    /** A norm weight with the family's offset added (Gemma stores w and scales by 1 + w, in float32 as here). */
-    private float[] normWeights(WeightSource w, String name, int dim) throws IOException {
-        float[] data = w.read(name);
-        check(name, data, dim);
-        float offset = opt.normWeightOffset();
-        if (offset != 0f) for (int i = 0; i < data.length; i++) data[i] = offset + data[i];
-        return data;
-    }
-
-    private NDArray loadTransposed(WeightSource w, String name, int rows, int cols) throws IOException {
-        float[] data = w.read(name);
-        check(name, data, rows, cols);
-        return transposed(data, rows, cols);
-    }
-
-    /** A contiguous [cols, rows] copy of a row-major [rows, cols] matrix. */
-    private NDArray transposed(float[] rowMajor, int rows, int cols) {
-        float[] t = new float[rowMajor.length];
-        for (int i = 0; i < rows; i++) {
-            int base = i * cols;
-            for (int j = 0; j < cols; j++) t[j * rows + i] = rowMajor[base + j];
-        }
-        return manager.create(t, new Shape(cols, rows));
-    }
-
-    private static void check(String name, float[] data, long... shape) throws IOException {
-        long n = 1;
-        for (long s : shape) n *= s;
-        if (data.length != n) {
-            throw new IOException("weight " + name + " has " + data.length + " values, expected shape "
-                    + java.util.Arrays.toString(shape));
-        }
-    }
-
-    private static float[] scale(float[] a, float s) {
-        if (s == 1f) return a;
-        for (int i = 0; i < a.length; i++) a[i] *= s;
-        return a;
-    }
-
-    private static float[] concat(float[]... parts) {
-        int n = 0;
-        for (float[] p : parts) n += p.length;
-        float[] out = new float[n];
-        int o = 0;
-        for (float[] p : parts) {
-            System.arraycopy(p, 0, out, o, p.length);
-            o += p.length;
-        }
-        return out;
-    }
-
     @Override
     public void close() {
-        manager.close();
+        decodeSteering.close();
+        w.close();
     }
 }
