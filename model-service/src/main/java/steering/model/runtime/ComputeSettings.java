@@ -20,7 +20,8 @@ import java.util.Map;
  * in the compute type; the residual stream, norms, attention softmax and logits stay float32, so read hooks return
  * float32 and interventions are added in float32 exactly as given.
  *
- * <p>{@code auto} picks float16 on CUDA and float32 on CPUs. bfloat16 cannot be reached through DJL's PyTorch JNI
+ * <p>{@code auto} picks float16 on CUDA and on CPUs that multiply it natively (AVX512-FP16, which oneDNN uses), float32
+ * elsewhere. bfloat16 cannot be reached through DJL's PyTorch JNI
  * (its dtype table maps DJL's ordinals 0-8 only; BFLOAT16 is ordinal 11 and the native side calls {@code throw;},
  * which terminates the process), so it is refused with a message rather than crashing. On a CPU, PyTorch's float16
  * products are compute-bound (no faster than float32 at one row, 1.7-2x faster at 8-16 rows, even at 256 rows on
@@ -66,7 +67,7 @@ public record ComputeSettings(Device device, DataType dtype) {
         };
         boolean gpu = chosen.isGpu();
         DataType type = switch (normal(dtype)) {
-            case "auto" -> gpu ? DataType.FLOAT16 : DataType.FLOAT32;
+            case "auto" -> gpu || cpuHasAvx512Fp16() ? DataType.FLOAT16 : DataType.FLOAT32;
             case "float32", "fp32" -> DataType.FLOAT32;
             case "float16", "fp16", "half" -> DataType.FLOAT16;
             case "bfloat16", "bf16" -> throw new IllegalArgumentException("STEERING_MODEL_DTYPE=bfloat16 is not "

@@ -1,0 +1,55 @@
+package steering.model.runtime;
+
+import ai.djl.ndarray.types.DataType;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** Device and dtype choice, on a machine without a GPU: the GPU count is given, as PyTorch would report it. */
+class ComputeSettingsTest {
+    @Test
+    void autoPicksTheGpuWithFloat16WhenOneIsVisible() {
+        ComputeSettings s = ComputeSettings.resolve("auto", "auto", 1);
+        assertTrue(s.device().isGpu());
+        assertEquals(DataType.FLOAT16, s.dtype());
+        assertEquals("gpu float16", s.describe());
+    }
+
+    @Test
+    void autoOnACpuFollowsTheCpusNativeHalfSupport() {
+        ComputeSettings s = ComputeSettings.resolve("auto", "auto", 0);
+        assertFalse(s.device().isGpu());
+        assertEquals(ComputeSettings.cpuHasAvx512Fp16() ? DataType.FLOAT16 : DataType.FLOAT32, s.dtype());
+    }
+
+    @Test
+    void explicitChoicesAreKept() {
+        assertEquals(DataType.FLOAT32, ComputeSettings.resolve("cpu", "float32", 1).dtype());
+        assertFalse(ComputeSettings.resolve("cpu", "float16", 1).device().isGpu());
+        assertEquals(DataType.FLOAT16, ComputeSettings.resolve(" CPU ", "FP16", 0).dtype());
+        assertEquals(DataType.FLOAT32, ComputeSettings.resolve("gpu", "float32", 2).dtype());
+        assertEquals(ComputeSettings.resolve("auto", "auto", 0), ComputeSettings.resolve("", null, 0), "blank = auto");
+    }
+
+    @Test
+    void aGpuThatIsNotThereIsRefusedWithTheReason() {
+        var e = assertThrows(IllegalArgumentException.class, () -> ComputeSettings.resolve("gpu", "auto", 0));
+        assertTrue(e.getMessage().contains("STEERING_DEVICE=gpu"), e.getMessage());
+        assertTrue(e.getMessage().contains("no CUDA device"), e.getMessage());
+    }
+
+    @Test
+    void bfloat16IsRefusedBecauseDjlCannotReachIt() {
+        var e = assertThrows(IllegalArgumentException.class, () -> ComputeSettings.resolve("cpu", "bfloat16", 0));
+        assertTrue(e.getMessage().contains("bfloat16"), e.getMessage());
+        assertTrue(e.getMessage().contains("float16 or float32"), e.getMessage());
+    }
+
+    @Test
+    void unknownValuesNameTheSettingAndTheAllowedValues() {
+        var d = assertThrows(IllegalArgumentException.class, () -> ComputeSettings.resolve("tpu", "auto", 0));
+        assertTrue(d.getMessage().contains("STEERING_DEVICE='tpu'") && d.getMessage().contains("auto, cpu or gpu"));
+        var t = assertThrows(IllegalArgumentException.class, () -> ComputeSettings.resolve("cpu", "int4", 0));
+        assertTrue(t.getMessage().contains("STEERING_MODEL_DTYPE='int4'") && t.getMessage().contains("float16"));
+    }
+}
