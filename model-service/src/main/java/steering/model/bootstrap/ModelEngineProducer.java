@@ -37,6 +37,10 @@ public class ModelEngineProducer {
     @ConfigProperty(name = "steering.model.queue-limit", defaultValue = "64")
     int queueLimit;
 
+    /** prompt tokens prefilled per engine step, shared by the waiting generations (STEERING_MODEL_PREFILL_CHUNK) */
+    @ConfigProperty(name = "steering.model.prefill-chunk", defaultValue = "" + GenerationEngine.DEFAULT_PREFILL_CHUNK)
+    int prefillChunk;
+
     /** auto|cpu|gpu (environment: STEERING_DEVICE) */
     @ConfigProperty(name = "steering.device", defaultValue = "auto")
     String device;
@@ -69,7 +73,7 @@ public class ModelEngineProducer {
             manager = NDManager.newBaseManager();
             ComputeSettings compute = ComputeSettings.resolve(device, dtype);
             LoadedModel model = ModelLoader.load(Path.of(modelPath), manager, maxContext, compute);
-            engine = new GenerationEngine(model, maxBatch, queueLimit, new EngineMetrics(registry, this::engine));
+            engine = new GenerationEngine(model, maxBatch, queueLimit, prefillChunk, new EngineMetrics(registry, this::engine));
             System.gc(); // the weights now live in native memory: return the loader's temporary float arrays
             LOG.infof("loaded %s (%s, %d layers, d_model %d) from %s in %.1f s on %s, %.0f MB of weights",
                     model.config().modelId(), model.config().architecture(), model.config().nLayers(),

@@ -20,7 +20,15 @@ import java.util.logging.Logger;
 /**
  * Runs every forward of one model on a single thread, with continuous batching: generations join the running batch
  * as soon as a cache slot is free, each step decodes one token for all of them in one forward, and finished ones
- * leave at once. One-shot forwards (Score, CaptureActivations) are run between decode steps.
+ * leave at once. One-shot forwards (Score, CaptureActivations) are run between steps.
+ *
+ * <p>Prompts are prefilled with the batch, in chunks: each step carries the running decodes plus up to
+ * {@code prefillChunk} prompt tokens of the generations waiting to start (several short prompts that arrive together
+ * share one chunk; a long prompt takes several steps). So a 1,000-token prompt never stalls the running streams for
+ * its whole prefill, and the decodes ride along with the chunk's weight reads.
+ *
+ * <p>Slots: decoding sequences hold cache slots 0..n-1 (a batched decode reads a contiguous view of them), the
+ * sequences still prefilling hold the next slots in arrival order, and join the decoders in that order.
  */
 public final class GenerationEngine implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(GenerationEngine.class.getName());
@@ -43,7 +51,7 @@ public final class GenerationEngine implements AutoCloseable {
         final Sampler sampler;
         final TextStream text;
         final List<Integer> generated = new ArrayList<>();
-        int position;      // tokens in this sequence's cache
+        int position;      // tokens in this sequence's cache (while prefilling: prompt tokens already cached)
         int lastToken;
 
         Running(GenerationRequest request, GenerationListener listener, Handle handle) {
@@ -63,6 +71,8 @@ public final class GenerationEngine implements AutoCloseable {
     private final KvCache cache;
     private final BlockingQueue<Object> inbox;
     private final List<Running> running = new ArrayList<>();
+    private final List<Running> prefilling = new ArrayList<>(); // slots running.size() + i, in arrival order
+    private final int prefillChunk;
     private final Thread thread;
     private volatile boolean closed;
     private volatile int active;
@@ -77,6 +87,18 @@ public final class GenerationEngine implements AutoCloseable {
     }
 
     public GenerationEngine(LoadedModel model, int maxBatch, int queueLimit, EngineObserver observer) {
+        this(model, maxBatch, queueLimit, DEFAULT_PREFILL_CHUNK, observer);
+    }
+
+    /** Prompt tokens one step prefills when nothing says otherwise (see docs/benchmarks.md for the trade-off). */
+    public static final int DEFAULT_PREFILL_CHUNK = 128;
+
+    /**
+     * @param prefillChunk prompt tokens prefilled per step, across the waiting generations (at least 1)
+     */
+    public GenerationEngine(LoadedModel model, int maxBatch, int queueLimit, int prefillChunk, EngineObserver observer) {
+        if (prefillChunk < 1) throw new IllegalArgumentException("prefill chunk must be at least 1, got " + prefillChunk);
+        this.prefillChunk = prefillChunk;
         this.model = model;
         this.observer = observer;
         this.cfg = model.config();
@@ -132,16 +154,16 @@ public final class GenerationEngine implements AutoCloseable {
     private void loop() {
         while (!closed) {
             try {
-                if (running.isEmpty() && inbox.isEmpty()) {
+                if (running.isEmpty() && prefilling.isEmpty() && inbox.isEmpty()) {
                     synchronized (wake) {
                         if (inbox.isEmpty()) wake.wait(1000);
                     }
                     continue;
                 }
                 admit();
-                active = running.size();
-                if (!running.isEmpty()) decodeStep();
-                active = running.size();
+                active = running.size() + prefilling.size();
+                if (!running.isEmpty() || !prefilling.isEmpty()) step();
+                active = running.size() + prefilling.size();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
@@ -149,19 +171,21 @@ public final class GenerationEngine implements AutoCloseable {
                 // never let one bad step kill the engine: fail the sequences involved and go on
                 LOG.log(Level.SEVERE, "decode step failed", t);
                 for (Running r : running) safely(() -> r.listener.onError(t));
+                for (Running r : prefilling) safely(() -> r.listener.onError(t));
                 running.clear();
+                prefilling.clear();
                 active = 0;
             }
         }
     }
 
-    /** Takes queued work: one-shot forwards run now, generations are prefilled while slots are free. */
+    /** Takes queued work: one-shot forwards run now, generations take a slot and wait for their prefill. */
     private void admit() {
         int budget = inbox.size();
         for (int i = 0; i < budget; i++) {
             Object job = inbox.peek();
             if (job == null) break;
-            if (job instanceof Pending && running.size() >= cache.slots()) {
+            if (job instanceof Pending && running.size() + prefilling.size() >= cache.slots()) {
                 // keep FIFO for generations; let one-shots behind it wait too, to stay simple and fair
                 break;
             }
@@ -176,52 +200,92 @@ public final class GenerationEngine implements AutoCloseable {
                     o.result.completeExceptionally(t);
                 }
             } else if (job instanceof Pending p) {
-                prefill(p);
+                join(p);
             }
         }
     }
 
-    private void prefill(Pending p) {
+    private void join(Pending p) {
         if (p.handle.cancelled.get()) {
             safely(() -> p.listener.onFinish(GenerationListener.FinishReason.CANCELLED, "", p.request.promptIds().length, 0));
             return;
         }
-        Running r = new Running(p.request, p.listener, p.handle);
-        int slot = running.size();
-        int[] prompt = p.request.promptIds();
-        try {
-            long start = System.nanoTime();
-            ForwardResult out = model.transformer().forward(List.of(new ForwardStep(prompt, 0, slot,
-                    p.request.interventions(), prompt.length - 1, java.util.Set.of())), cache).get(0);
-            observer.onPrefill(prompt.length, System.nanoTime() - start);
-            r.position = prompt.length;
-            running.add(r);
-            accept(r, out.logits(), 0);
-        } catch (Throwable t) {
-            running.remove(r);
-            safely(() -> p.listener.onError(t));
-            return;
-        }
-        if (isFinished(r)) retire(r);
+        prefilling.add(new Running(p.request, p.listener, p.handle));
     }
 
-    private void decodeStep() {
-        List<ForwardStep> steps = new ArrayList<>(running.size());
+    /**
+     * One forward: a token for every running sequence, then up to prefillChunk prompt tokens of the sequences
+     * waiting to start (first come, first served), whose last chunk also yields their first token.
+     */
+    private void step() {
+        dropCancelledPrefills();
+        List<ForwardStep> steps = new ArrayList<>(running.size() + prefilling.size());
         for (int slot = 0; slot < running.size(); slot++) {
             Running r = running.get(slot);
             steps.add(ForwardStep.decode(r.lastToken, r.position, slot, r.request.interventions()));
         }
+        int budget = prefillChunk;
+        int chunks = 0;
+        int prefillTokens = 0;
+        for (int i = 0; i < prefilling.size() && budget > 0; i++) {
+            Running r = prefilling.get(i);
+            int[] prompt = r.request.promptIds();
+            int take = Math.min(budget, prompt.length - r.position);
+            int[] chunk = java.util.Arrays.copyOfRange(prompt, r.position, r.position + take);
+            boolean last = r.position + take == prompt.length;
+            steps.add(new ForwardStep(chunk, r.position, running.size() + i, r.request.interventions(),
+                    last ? take - 1 : take, java.util.Set.of()));
+            budget -= take;
+            prefillTokens += take;
+            chunks++;
+        }
         long start = System.nanoTime();
         List<ForwardResult> results = model.transformer().forward(steps, cache);
-        observer.onDecodeStep(steps.size(), System.nanoTime() - start);
+        long elapsed = System.nanoTime() - start;
+        int decoders = running.size();
+        if (decoders > 0) observer.onDecodeStep(decoders, chunks == 0 ? elapsed : elapsed * decoders / (decoders + prefillTokens));
+        if (prefillTokens > 0) observer.onPrefill(prefillTokens, elapsed * prefillTokens / (decoders + prefillTokens));
+
         List<Running> finished = new ArrayList<>();
-        for (int i = 0; i < running.size(); i++) {
+        for (int i = 0; i < decoders; i++) {
             Running r = running.get(i);
             r.position++;
             accept(r, results.get(i).logits(), 0);
             if (isFinished(r)) finished.add(r);
         }
+        // prefills advance; the ones whose prompt is complete join the decoders, in slot order
+        for (int i = 0; i < chunks; i++) {
+            Running r = prefilling.get(i);
+            r.position += steps.get(decoders + i).length();
+        }
+        for (int joined = 0; !prefilling.isEmpty()
+                && prefilling.get(0).position == prefilling.get(0).request.promptIds().length; joined++) {
+            Running r = prefilling.remove(0); // its slot is running.size(): it joins the decoders without a move
+            running.add(r);
+            accept(r, results.get(decoders + joined).logits(), 0);
+            if (isFinished(r)) finished.add(r);
+        }
         for (Running r : finished) retire(r);
+    }
+
+    /** A generation cancelled before its first token leaves without a forward; the ones behind it move down. */
+    private void dropCancelledPrefills() {
+        for (int i = 0; i < prefilling.size(); i++) {
+            Running r = prefilling.get(i);
+            if (!r.handle.cancelled.get()) continue;
+            safely(() -> r.listener.onFinish(GenerationListener.FinishReason.CANCELLED, "", r.request.promptIds().length, 0));
+            prefilling.remove(i);
+            shiftPrefillsDown(running.size() + i);
+            i--;
+        }
+    }
+
+    /** Moves every prefilling sequence at slot >= {@code from} + 1 one slot down (their cached prefix with them). */
+    private void shiftPrefillsDown(int from) {
+        for (int i = from - running.size(); i < prefilling.size(); i++) {
+            int slot = running.size() + i;
+            cache.moveSlot(slot + 1, slot, prefilling.get(i).position);
+        }
     }
 
     /** Samples the next token from the logits and tells the listener; sets lastToken, or marks the sequence done. */
@@ -268,6 +332,7 @@ public final class GenerationEngine implements AutoCloseable {
             running.set(slot, moved);
         }
         running.remove(last);
+        shiftPrefillsDown(last);
     }
 
     private String decodeGenerated(Running r) {

@@ -1,0 +1,155 @@
+package steering.model.engine;
+
+import ai.djl.ndarray.NDManager;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import steering.model.TestModels;
+import steering.model.loader.LoadedModel;
+import steering.model.loader.ModelLoader;
+import steering.model.runtime.HookPoint;
+import steering.model.runtime.Intervention;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * Prompts prefilled in chunks alongside running decodes (stories260K, greedy): every stream gets exactly the tokens
+ * it gets alone, whatever joins, leaves or is cancelled around it, and the running streams keep producing tokens
+ * while a long prompt is prefilled.
+ */
+class ChunkedPrefillTest {
+    static NDManager manager;
+    static LoadedModel model;
+
+    @BeforeAll
+    static void load() throws Exception {
+        manager = NDManager.newBaseManager();
+        model = ModelLoader.load(TestModels.stories260k(), manager, 512);
+    }
+
+    @AfterAll
+    static void close() {
+        if (model != null) model.close();
+        if (manager != null) manager.close();
+    }
+
+    /** What one generation saw: its tokens, and how many tokens other streams had produced at each of its tokens. */
+    record Stream(List<Integer> tokens, CompletableFuture<GenerationListener.FinishReason> finish) {}
+
+    static Stream start(GenerationEngine engine, int[] prompt, int maxTokens, List<Intervention> ivs) {
+        List<Integer> tokens = new ArrayList<>();
+        CompletableFuture<GenerationListener.FinishReason> finish = new CompletableFuture<>();
+        engine.generate(new GenerationRequest(prompt, maxTokens, 0f, 0, 0f, 0, List.of(), true, ivs), new GenerationListener() {
+            public void onToken(int tokenId, String textDelta) {
+                synchronized (tokens) { tokens.add(tokenId); }
+            }
+            public void onFinish(FinishReason reason, String textDelta, int promptTokens, int completionTokens) {
+                finish.complete(reason);
+            }
+            public void onError(Throwable error) {
+                finish.completeExceptionally(error);
+            }
+        });
+        return new Stream(tokens, finish);
+    }
+
+    static List<Integer> alone(int[] prompt, int maxTokens, List<Intervention> ivs) throws Exception {
+        try (GenerationEngine engine = new GenerationEngine(model, 1, 4, 4096, EngineObserver.NONE)) {
+            Stream s = start(engine, prompt, maxTokens, ivs);
+            s.finish().get(60, TimeUnit.SECONDS);
+            return s.tokens();
+        }
+    }
+
+    static int[] prompt(int length, long seed) {
+        Random rnd = new Random(seed);
+        int[] ids = new int[length];
+        ids[0] = 1; // BOS
+        for (int i = 1; i < length; i++) ids[i] = 3 + rnd.nextInt(model.config().vocabSize() - 3);
+        return ids;
+    }
+
+    static List<Intervention> steer(float scale) {
+        float[] v = new float[model.config().dModel()];
+        Random rnd = new Random(7);
+        for (int i = 0; i < v.length; i++) v[i] = (float) rnd.nextGaussian();
+        return List.of(new Intervention(new HookPoint(2, HookPoint.Site.POST), v, 1, scale, Intervention.Policy.ALL, 0));
+    }
+
+    @Test
+    void streamsPrefilledInSmallChunksAmongDecodesMatchTheirSoloRuns() throws Exception {
+        int[][] prompts = {prompt(3, 1), prompt(41, 2), prompt(9, 3), prompt(77, 4), prompt(1, 5), prompt(20, 6)};
+        int[] lengths = {30, 12, 25, 8, 40, 16}; // short ones retire while long prompts are still prefilling
+        List<List<Intervention>> steering = List.of(List.of(), steer(2f), List.of(), steer(0f), steer(-1.5f), List.of());
+        List<List<Integer>> solo = new ArrayList<>();
+        for (int i = 0; i < prompts.length; i++) solo.add(alone(prompts[i], lengths[i], steering.get(i)));
+        assertNotEquals(alone(prompts[1], lengths[1], List.of()), solo.get(1), "the steered solo run differs from unsteered");
+        assertEquals(alone(prompts[3], lengths[3], List.of()), solo.get(3), "scale 0 is the unsteered run");
+
+        // a chunk of 5 tokens: long prompts take many steps, short ones share a chunk, streams join mid-way
+        try (GenerationEngine engine = new GenerationEngine(model, 4, 16, 5, EngineObserver.NONE)) {
+            List<Stream> streams = new ArrayList<>();
+            for (int i = 0; i < prompts.length; i++) {
+                streams.add(start(engine, prompts[i], lengths[i], steering.get(i)));
+                if (i == 2) Thread.sleep(30); // let the first ones start decoding before the rest arrive
+            }
+            for (int i = 0; i < prompts.length; i++) {
+                assertEquals(GenerationListener.FinishReason.LENGTH, streams.get(i).finish().get(60, TimeUnit.SECONDS));
+                assertEquals(solo.get(i), streams.get(i).tokens(), "stream " + i + " (prompt of " + prompts[i].length + ")");
+            }
+        }
+    }
+
+    @Test
+    void runningStreamsKeepDecodingWhileALongPromptIsPrefilled() throws Exception {
+        try (GenerationEngine engine = new GenerationEngine(model, 4, 16, 8, EngineObserver.NONE)) {
+            Stream running = start(engine, prompt(2, 11), 400, List.of());
+            while (running.tokens().size() < 5) Thread.sleep(5);
+            int[] longPrompt = prompt(200, 12); // 25 chunks of 8
+            int before;
+            synchronized (running.tokens()) { before = running.tokens().size(); }
+            Stream late = start(engine, longPrompt, 3, List.of());
+            while (late.tokens().isEmpty() && !late.finish().isDone()) Thread.sleep(1);
+            int during;
+            synchronized (running.tokens()) { during = running.tokens().size() - before; }
+            assertTrue(during >= 24, "the running stream produced " + during + " tokens during a 25-chunk prefill");
+            late.finish().get(60, TimeUnit.SECONDS);
+            assertEquals(alone(longPrompt, 3, List.of()), late.tokens());
+        }
+    }
+
+    @Test
+    void aGenerationCancelledWhilePrefillingLeavesTheOthersIntact() throws Exception {
+        int[] a = prompt(4, 21);
+        int[] b = prompt(400, 22); // 400 steps of one token: still prefilling when cancelled
+        int[] c = prompt(30, 23);
+        List<Integer> soloA = alone(a, 60, List.of());
+        List<Integer> soloC = alone(c, 20, List.of());
+        try (GenerationEngine engine = new GenerationEngine(model, 4, 16, 1, EngineObserver.NONE)) {
+            Stream sa = start(engine, a, 60, List.of());
+            List<Integer> tokensB = new ArrayList<>();
+            CompletableFuture<GenerationListener.FinishReason> finishB = new CompletableFuture<>();
+            GenerationEngine.Handle hb = engine.generate(new GenerationRequest(b, 10, 0f, 0, 0f, 0, List.of(), true, List.of()),
+                    new GenerationListener() {
+                        public void onToken(int tokenId, String textDelta) { tokensB.add(tokenId); }
+                        public void onFinish(FinishReason reason, String d, int p, int n) { finishB.complete(reason); }
+                        public void onError(Throwable error) { finishB.completeExceptionally(error); }
+                    });
+            Stream sc = start(engine, c, 20, List.of()); // behind b: its slot moves down when b leaves
+            Thread.sleep(20);
+            hb.cancel();
+            assertEquals(GenerationListener.FinishReason.CANCELLED, finishB.get(60, TimeUnit.SECONDS));
+            assertTrue(tokensB.isEmpty(), "cancelled before its first token");
+            sa.finish().get(60, TimeUnit.SECONDS);
+            sc.finish().get(60, TimeUnit.SECONDS);
+            assertEquals(soloA, sa.tokens());
+            assertEquals(soloC, sc.tokens());
+        }
+    }
+}
