@@ -46,6 +46,9 @@ public final class DecoderTransformer implements AutoCloseable {
     private final boolean anySliding;
     private final boolean lowPrecision; // projections in float16: inputs cast down, outputs back to float32
     private final DecodeSteering decodeSteering;
+    private final NDArray rmsEps;       // [1]: a tensor, so that no norm creates its scalar again
+    // slices of the fused products, parsed once (NDIndex parses its string at every construction)
+    private final NDIndex qkCols, vCols, qHeads, kHeads, gateCols, upCols;
     private volatile int lastBlockOps = -1;
 
     /** @param weights fused, converted weights (see steering.model.loader.DecoderWeightsLoader); closed with this */
@@ -73,6 +76,15 @@ public final class DecoderTransformer implements AutoCloseable {
         }
         rotateHalf = manager.create(Rope.rotateHalfMatrix(hd), new Shape(hd, hd));
         decodeSteering = new DecodeSteering(manager, cfg.dModel());
+        rmsEps = manager.create(new float[]{cfg.rmsNormEps()});
+        int qDim = cfg.nHeads() * hd;
+        int kvDim = cfg.nKvHeads() * hd;
+        qkCols = new NDIndex(":, :{}", qDim + kvDim);
+        vCols = new NDIndex(":, {}:", qDim + kvDim);
+        qHeads = new NDIndex(":, :{}, :", cfg.nHeads());
+        kHeads = new NDIndex(":, {}:, :", cfg.nHeads());
+        gateCols = new NDIndex(":, :{}", cfg.ffnDim());
+        upCols = new NDIndex(":, {}:", cfg.ffnDim());
     }
 
     /** The dtype of the projection weights (float32 or float16). */
@@ -187,9 +199,11 @@ public final class DecoderTransformer implements AutoCloseable {
 
     /**
      * What a decode step's attention reads from the cache for one kind of layer: positions [lo, end) of the first B
-     * slots, and an additive mask (null when every sequence may see all of them).
+     * slots ({@code seen}), an additive mask (null when every sequence may see all of them), and where the new keys
+     * and values go (one advanced-index write per tensor puts every sequence's at its own position). Made once per
+     * step, not once per layer.
      */
-    private record DecodeWindow(int lo, int end, NDArray mask) {}
+    private record DecodeWindow(int lo, int end, NDArray mask, NDIndex seen, NDIndex newEntries) {}
 
     /** What every block of one forward step shares; steps [0, decodeCount) are batched decodes in slots 0..B-1. */
     private record Step(List<ForwardStep> steps, int[] rowStart, int n, NDArray[] cos, NDArray[] sin, int decodeCount,
@@ -200,39 +214,43 @@ public final class DecoderTransformer implements AutoCloseable {
     private NDArray block(int l, NDArray x, Step s) {
         DecoderWeights.Layer lw = w.layers()[l];
         int n = s.n();
-        int qDim = cfg.nHeads() * cfg.headDim();
-        int kvDim = cfg.nKvHeads() * cfg.headDim();
         int kind = lw.sliding() ? LOCAL : GLOBAL;
         x = hook(x, new HookPoint(l, HookPoint.Site.PRE), s);
-        NDArray qkv = project(rmsNorm(x, lw.attnNorm()), lw.wQkv(), lw.bQkv());
-        NDArray qk = qkv.get(":, :{}", qDim + kvDim).reshape(n, cfg.nHeads() + cfg.nKvHeads(), cfg.headDim());
+        NDArray qkv = float32(project(rmsNorm(x, lw.attnNorm()), lw.wQkv(), lw.bQkv())); // the cache is float32
+        NDArray qk = qkv.get(qkCols).reshape(n, cfg.nHeads() + cfg.nKvHeads(), cfg.headDim());
         if (lw.qkNorm() != null) qk = rmsNorm(qk, lw.qkNorm());
         qk = rope(qk, s.cos()[kind], s.sin()[kind]);
-        NDArray q = qk.get(":, :{}, :", cfg.nHeads());
-        NDArray k = qk.get(":, {}:, :", cfg.nHeads());
-        NDArray v = qkv.get(":, {}:", qDim + kvDim).reshape(n, cfg.nKvHeads(), cfg.headDim());
+        NDArray q = qk.get(qHeads);
+        NDArray k = qk.get(kHeads);
+        NDArray v = qkv.get(vCols).reshape(n, cfg.nKvHeads(), cfg.headDim());
         NDArray attn = attend(l, q, k, v, s, lw.sliding());
         NDArray attnOut = project(attn, lw.wOut(), null);
-        if (lw.postAttnNorm() != null) attnOut = rmsNorm(attnOut, lw.postAttnNorm());
-        x = x.add(attnOut);
+        if (lw.postAttnNorm() != null) attnOut = rmsNorm(float32(attnOut), lw.postAttnNorm());
+        x = x.add(attnOut); // a float16 term is promoted: the residual stream stays float32
         x = hook(x, new HookPoint(l, HookPoint.Site.MID), s);
         NDArray gateUp = project(rmsNorm(x, lw.mlpNorm()), lw.wGateUp(), null);
-        NDArray gate = gateUp.get(":, :{}", cfg.ffnDim());
-        NDArray up = gateUp.get(":, {}:", cfg.ffnDim());
-        NDArray mlpOut = project(activate(gate).mul(up), lw.wDown(), null);
-        if (lw.postMlpNorm() != null) mlpOut = rmsNorm(mlpOut, lw.postMlpNorm());
+        NDArray gate = gateUp.get(gateCols);
+        NDArray up = gateUp.get(upCols);
+        NDArray mlpOut = project(activate(gate).mul(up), lw.wDown(), null); // gate and up stay in the compute dtype
+        if (lw.postMlpNorm() != null) mlpOut = rmsNorm(float32(mlpOut), lw.postMlpNorm());
         x = x.add(mlpOut);
         return hook(x, new HookPoint(l, HookPoint.Site.POST), s);
     }
 
     /**
-     * x [N, in] times a [out, in] weight (plus bias), as PyTorch's linear. In float16 the input is cast down and
-     * the product back up: the residual stream and everything between products stay float32.
+     * x [N, in] times a [out, in] weight (plus bias), as PyTorch's linear, in the compute dtype: a float32 input is
+     * cast down first, and the product stays in the compute dtype (callers cast up with {@link #float32} where the
+     * next op needs float32; an add into the float32 residual stream promotes by itself).
      */
     private NDArray project(NDArray x, NDArray weight, NDArray bias) {
         if (!lowPrecision) return Linear.linear(x, weight, bias).head();
-        NDArray out = Linear.linear(x.toType(w.computeType(), false), weight, null).head().toType(DataType.FLOAT32, false);
-        return bias == null ? out : out.add(bias);
+        NDArray in = x.getDataType() == w.computeType() ? x : x.toType(w.computeType(), false);
+        NDArray out = Linear.linear(in, weight, null).head();
+        return bias == null ? out : out.add(bias); // a float32 bias promotes the sum to float32
+    }
+
+    private static NDArray float32(NDArray x) {
+        return x.getDataType() == DataType.FLOAT32 ? x : x.toType(DataType.FLOAT32, false);
     }
 
     /** Attention of every new row: batched for the leading decodes, per sequence for the rest. */
@@ -286,9 +304,10 @@ public final class DecoderTransformer implements AutoCloseable {
         return sites;
     }
 
+    /** x / sqrt(mean(x^2) + eps) * w: six ops, none of them making a scalar tensor. */
     private NDArray rmsNorm(NDArray x, NDArray weight) {
         NDArray meanSquare = x.square().mean(new int[]{-1}, true);
-        return x.mul(meanSquare.add(cfg.rmsNormEps()).pow(-0.5f)).mul(weight);
+        return x.div(meanSquare.add(rmsEps).sqrt()).mul(weight);
     }
 
     /** Rotate-half RoPE on [N, heads, head_dim]: x * cos + rotate_half(x) * sin. */
@@ -327,7 +346,15 @@ public final class DecoderTransformer implements AutoCloseable {
                 }
             }
         }
-        return new DecodeWindow(lo, end, any ? manager.create(mask, new Shape(b, 1, 1, len)) : null);
+        long[] slots = new long[b];
+        long[] positions = new long[b];
+        for (int i = 0; i < b; i++) {
+            slots[i] = i;
+            positions[i] = steps.get(i).startPosition();
+        }
+        return new DecodeWindow(lo, end, any ? manager.create(mask, new Shape(b, 1, 1, len)) : null,
+                new NDIndex(":{}, :, {}:{}, :", b, lo, end),
+                new NDIndex("{}, :, {}", manager.create(slots), manager.create(positions)));
     }
 
     /** Decode: one token per sequence, sequences in cache slots 0..B-1, one batched attention over the slots. */
@@ -336,18 +363,10 @@ public final class DecoderTransformer implements AutoCloseable {
         int b = steps.size();
         NDArray keys = cache.keys(layer);
         NDArray values = cache.values(layer);
-        long[] slots = new long[b];
-        long[] positions = new long[b];
-        for (int i = 0; i < b; i++) {
-            slots[i] = i;
-            positions[i] = steps.get(i).startPosition();
-        }
-        // one advanced-index write per tensor puts every sequence's new key at its own position
-        NDIndex at = new NDIndex("{}, :, {}", manager.create(slots), manager.create(positions));
-        keys.set(at, k);
-        values.set(at, v);
-        NDArray kc = keys.get(":{}, :, {}:{}, :", b, window.lo(), window.end());        // [B, K, T, hd]
-        NDArray vc = values.get(":{}, :, {}:{}, :", b, window.lo(), window.end());
+        keys.set(window.newEntries(), k);
+        values.set(window.newEntries(), v);
+        NDArray kc = keys.get(window.seen());        // [B, K, T, hd]
+        NDArray vc = values.get(window.seen());
         NDArray qg = q.reshape(b, cfg.nKvHeads(), cfg.queryGroupSize(), cfg.headDim()); // [B, K, g, hd]
         NDArray scores = softcap(qg.matMul(kc.transpose(0, 1, 3, 2)), opt.attnLogitSoftcap()); // [B, K, g, T]
         if (window.mask() != null) scores = scores.add(window.mask());
@@ -414,8 +433,8 @@ public final class DecoderTransformer implements AutoCloseable {
         if (!rows.isEmpty()) {
             long[] idx = rows.stream().mapToLong(Long::longValue).toArray();
             NDArray picked = idx.length == x.getShape().get(0) ? x : x.get(new NDIndex("{}", manager.create(idx)));
-            all = softcap(project(rmsNorm(picked, w.finalNorm()), w.outputHead(), null), opt.finalLogitSoftcap())
-                    .toFloatArray();
+            all = softcap(float32(project(rmsNorm(picked, w.finalNorm()), w.outputHead(), null)),
+                    opt.finalLogitSoftcap()).toFloatArray();
         }
         List<ForwardResult> results = new ArrayList<>(steps.size());
         int vocab = cfg.vocabSize();
