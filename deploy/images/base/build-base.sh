@@ -5,8 +5,12 @@
 #      script does their few useful parts: the CA bundle, the JRE's cacerts, ld.so.cache, the JVM's CDS archive)
 #   3. adds the user 185 (the uid the Kubernetes manifests run as), /tmp, /home/jboss (Quarkus' Jib work dir)
 #   4. packs it as a docker-archive tarball with imagetar.py: layer 1 = OS, layer 2 = JRE
+#   5. for model-service's CUDA image only (deploy/images/build.sh --gpu), a layer 3 with NVIDIA's CUDA runtime
+#      libcudart.so.12 from the nvidia-cuda-runtime-cu12 wheel given as CUDART_WHEEL: DJL counts GPUs by loading
+#      "cudart" through JNA, and the copy inside DJL's CUDA libtorch has a hashed file name JNA cannot find
+#      (docs/deploy.md, "GPU"). Layers 1 and 2 are built exactly as without it.
 #
-#   deploy/images/base/build-base.sh OUT.tar [TAG]
+#   deploy/images/base/build-base.sh OUT.tar [TAG] [CUDART_WHEEL]
 #
 # Needs root (apt-get download, file ownership in the rootfs, chroot for the CDS dump), dpkg-deb, python3, java.
 set -euo pipefail
@@ -14,6 +18,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 out="$(realpath -m "${1:?usage: build-base.sh OUT.tar [TAG]}")"
 tag="${2:-steering/base-jre17:latest}"
+cudart_wheel="${3:+$(realpath "$3")}"
 jre=usr/lib/jvm/java-17-openjdk-amd64
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/steering-base.XXXXXX")"
@@ -97,9 +102,44 @@ umount "$rootfs/proc" "$rootfs/dev"
 
 cp "$work/packages.lock" "$rootfs/etc/steering-base-packages.txt"
 version="$(sed -n 's/^openjdk-17-jre-headless=//p' "$work/packages.lock")"
+
+# layer 3 (CUDA image only): libcudart.so.12 and its licence, after ldconfig so that layer 1 does not change; the
+# dynamic loader and JNA find it in /usr/lib/x86_64-linux-gnu, one of glibc's default directories on Debian
+extra_layer=()
+extra_label=()
+if [ -n "$cudart_wheel" ]; then
+  cudart_version="$(python3 - "$cudart_wheel" "$rootfs" <<'PY'
+import os, sys, zipfile
+wheel, rootfs = sys.argv[1], sys.argv[2]
+lib = os.path.join(rootfs, "usr/lib/x86_64-linux-gnu")
+doc = os.path.join(rootfs, "usr/share/doc/nvidia-cuda-runtime-cu12")
+os.makedirs(doc, exist_ok=True)
+with zipfile.ZipFile(wheel) as z:
+    names = z.namelist()
+    so = [n for n in names if n.endswith("/lib/libcudart.so.12")]
+    lic = [n for n in names if n.endswith(".dist-info/License.txt")]
+    meta = [n for n in names if n.endswith(".dist-info/METADATA")]
+    if len(so) != 1 or len(lic) != 1 or len(meta) != 1:
+        raise SystemExit(f"{wheel}: expected one libcudart.so.12, License.txt and METADATA, found {so} {lic} {meta}")
+    with open(os.path.join(lib, "libcudart.so.12"), "wb") as f:
+        f.write(z.read(so[0]))
+    with open(os.path.join(doc, "License.txt"), "wb") as f:
+        f.write(z.read(lic[0]))
+    version = next(l.split(":", 1)[1].strip() for l in z.read(meta[0]).decode().splitlines() if l.startswith("Version:"))
+os.chmod(os.path.join(lib, "libcudart.so.12"), 0o644)
+os.symlink("libcudart.so.12", os.path.join(lib, "libcudart.so"))
+print(version)
+PY
+)"
+  echo "nvidia-cuda-runtime-cu12=$cudart_version" >> "$rootfs/usr/share/doc/nvidia-cuda-runtime-cu12/version"
+  extra_layer=(--layer "usr/lib/x86_64-linux-gnu/libcudart.so,usr/lib/x86_64-linux-gnu/libcudart.so.12,usr/share/doc/nvidia-cuda-runtime-cu12")
+  extra_label=(--label "dev.steeringmesh.cudart=$cudart_version")
+fi
+
 mkdir -p "$(dirname "$out")"
 python3 "$here/../imagetar.py" pack "$rootfs" "$out" --tag "$tag" \
   --layer "$jre,etc/java-17-openjdk,etc/ssl/certs/java,usr/bin/java,usr/bin/keytool" \
+  "${extra_layer[@]}" "${extra_label[@]}" \
   --env "PATH=/$jre/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
   --env "JAVA_HOME=/$jre" \
   --env "LANG=C.UTF-8" \
