@@ -22,7 +22,7 @@ model_port=$(free_port); model_http=$(free_port); gw_port=$(free_port); gw_http=
 
 echo "==> starting model-service (stories260K) on $model_port and the gateway on $gw_port / http $gw_http"
 STEERING_MODEL_PATH=../shared/models/stories260K-hf MODEL_SERVICE_PORT=$model_port MODEL_SERVICE_HTTP_PORT=$model_http \
-  OMP_WAIT_POLICY=PASSIVE java -Xmx512m -jar model-service/target/quarkus-app/quarkus-run.jar > "$work/model-service.log" 2>&1 &
+  OMP_WAIT_POLICY=PASSIVE java -Xmx512m --add-modules jdk.incubator.vector -jar model-service/target/quarkus-app/quarkus-run.jar > "$work/model-service.log" 2>&1 &
 pids+=($!)
 STEERING_MODEL_SERVICE_ADDRESS=127.0.0.1:$model_port GATEWAY_PORT=$gw_port GATEWAY_HTTP_PORT=$gw_http \
   java -Xmx256m -jar gateway/target/quarkus-app/quarkus-run.jar > "$work/gateway.log" 2>&1 &

@@ -49,6 +49,10 @@ public class ModelEngineProducer {
     @ConfigProperty(name = "steering.model.dtype", defaultValue = "auto")
     String dtype;
 
+    /** auto|on|off (environment: STEERING_MODEL_INT8_DECODE): 8-bit products for a lone sequence's decode steps */
+    @ConfigProperty(name = "steering.model.int8-decode", defaultValue = "auto")
+    String int8Decode;
+
     @Inject
     GrpcHealthStorage health;
 
@@ -59,7 +63,11 @@ public class ModelEngineProducer {
     private volatile GenerationEngine engine;
 
     void onStart(@Observes StartupEvent event) {
-        System.setProperty("ai.djl.offline", "true"); // the native library comes from Maven, never from the network
+        // the CPU native library comes from Maven, never from the network; the gpu build's image says otherwise
+        // (DJL_OFFLINE=false, docs/deploy.md "GPU"), and an explicit setting wins
+        if (System.getProperty("ai.djl.offline") == null && System.getenv("DJL_OFFLINE") == null) {
+            System.setProperty("ai.djl.offline", "true");
+        }
         health.setStatus(GrpcHealthStorage.DEFAULT_SERVICE_NAME, ServingStatus.NOT_SERVING);
         health.setStatus("steering.v1.ModelService", ServingStatus.NOT_SERVING);
         Thread loader = new Thread(this::load, "model-loader");
@@ -71,7 +79,7 @@ public class ModelEngineProducer {
         long start = System.nanoTime();
         try {
             manager = NDManager.newBaseManager();
-            ComputeSettings compute = ComputeSettings.resolve(device, dtype);
+            ComputeSettings compute = ComputeSettings.resolve(device, dtype, int8Decode);
             LoadedModel model = ModelLoader.load(Path.of(modelPath), manager, maxContext, compute);
             engine = new GenerationEngine(model, maxBatch, queueLimit, prefillChunk, new EngineMetrics(registry, this::engine));
             System.gc(); // the weights now live in native memory: return the loader's temporary float arrays

@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import steering.model.runtime.ComputeSettings;
 import steering.model.runtime.DecoderOptions;
 import steering.model.runtime.DecoderWeights;
+import steering.model.runtime.Int8Matrix;
 import steering.model.runtime.ModelConfig;
 import steering.model.runtime.WeightSource;
 
@@ -24,20 +25,22 @@ final class DecoderWeightsLoader {
     private final WeightSource weights;
     private final NDManager manager;
     private final DataType computeType;
+    private final boolean int8;
 
-    private DecoderWeightsLoader(ModelConfig cfg, WeightSource weights, NDManager manager, DataType computeType) {
+    private DecoderWeightsLoader(ModelConfig cfg, WeightSource weights, NDManager manager, ComputeSettings compute) {
         this.cfg = cfg;
         this.opt = cfg.options();
         this.weights = weights;
         this.manager = manager;
-        this.computeType = computeType;
+        this.computeType = compute.dtype();
+        this.int8 = compute.int8Decode();
     }
 
     static DecoderWeights load(ModelConfig cfg, WeightSource weights, NDManager parent, ComputeSettings compute)
             throws IOException {
         NDManager manager = parent.newSubManager(compute.device());
         try {
-            return new DecoderWeightsLoader(cfg, weights, manager, compute.dtype()).load();
+            return new DecoderWeightsLoader(cfg, weights, manager, compute).load();
         } catch (IOException | RuntimeException e) {
             manager.close();
             throw e;
@@ -49,10 +52,17 @@ final class DecoderWeightsLoader {
         int hd = cfg.headDim();
         int qDim = cfg.nHeads() * hd;
         int kvDim = cfg.nKvHeads() * hd;
-        NDArray embedding = matrix(read("model.embed_tokens.weight", cfg.vocabSize(), d), cfg.vocabSize(), d);
-        NDArray outputHead = !cfg.tiedEmbeddings() && weights.has("lm_head.weight")
-                ? matrix(read("lm_head.weight", cfg.vocabSize(), d), cfg.vocabSize(), d)
-                : embedding;
+        float[] embeddingRows = read("model.embed_tokens.weight", cfg.vocabSize(), d);
+        NDArray embedding = matrix(embeddingRows, cfg.vocabSize(), d);
+        NDArray outputHead = embedding;
+        Int8Matrix outputHead8;
+        if (!cfg.tiedEmbeddings() && weights.has("lm_head.weight")) {
+            float[] head = read("lm_head.weight", cfg.vocabSize(), d);
+            outputHead = matrix(head, cfg.vocabSize(), d);
+            outputHead8 = int8(head, cfg.vocabSize(), d);
+        } else {
+            outputHead8 = int8(embeddingRows, cfg.vocabSize(), d);
+        }
         NDArray finalNorm = manager.create(normWeights("model.norm.weight", d));
         // The attention scale 1/sqrt(query_pre_attn_scalar or head_dim) is folded into the query: into W_q (RoPE is
         // linear, so scaling q before or after it is the same), or, with QK-norm, into q_norm's weight, because the
@@ -65,7 +75,8 @@ final class DecoderWeightsLoader {
             float[] q = scale(read(p + "self_attn.q_proj.weight", qDim, d), wqScale);
             float[] k = read(p + "self_attn.k_proj.weight", kvDim, d);
             float[] v = read(p + "self_attn.v_proj.weight", kvDim, d);
-            NDArray wQkv = matrix(concat(q, k, v), qDim + 2 * kvDim, d);
+            float[] qkv = concat(q, k, v);
+            NDArray wQkv = matrix(qkv, qDim + 2 * kvDim, d);
             NDArray bQkv = null;
             if (cfg.attentionBias()) {
                 bQkv = manager.create(concat(scale(weights.read(p + "self_attn.q_proj.bias"), wqScale),
@@ -82,11 +93,13 @@ final class DecoderWeightsLoader {
                 }
                 qkNorm = manager.create(both, new Shape(cfg.nHeads() + cfg.nKvHeads(), hd));
             }
-            NDArray wOut = matrix(read(p + "self_attn.o_proj.weight", d, qDim), d, qDim);
-            float[] gate = read(p + "mlp.gate_proj.weight", cfg.ffnDim(), d);
-            float[] up = read(p + "mlp.up_proj.weight", cfg.ffnDim(), d);
-            NDArray wGateUp = matrix(concat(gate, up), 2 * cfg.ffnDim(), d);
-            NDArray wDown = matrix(read(p + "mlp.down_proj.weight", d, cfg.ffnDim()), d, cfg.ffnDim());
+            float[] out = read(p + "self_attn.o_proj.weight", d, qDim);
+            NDArray wOut = matrix(out, d, qDim);
+            float[] gateUp = concat(read(p + "mlp.gate_proj.weight", cfg.ffnDim(), d),
+                    read(p + "mlp.up_proj.weight", cfg.ffnDim(), d));
+            NDArray wGateUp = matrix(gateUp, 2 * cfg.ffnDim(), d);
+            float[] down = read(p + "mlp.down_proj.weight", d, cfg.ffnDim());
+            NDArray wDown = matrix(down, d, cfg.ffnDim());
             NDArray attnNorm = manager.create(normWeights(p + "input_layernorm.weight", d));
             NDArray postAttnNorm = null;
             NDArray postMlpNorm = null;
@@ -101,9 +114,15 @@ final class DecoderWeightsLoader {
                 mlpNorm = manager.create(normWeights(p + "post_attention_layernorm.weight", d));
             }
             layers[i] = new DecoderWeights.Layer(attnNorm, wQkv, bQkv, qkNorm, wOut, postAttnNorm, mlpNorm, wGateUp,
-                    wDown, postMlpNorm, opt.isSliding(i));
+                    wDown, postMlpNorm, opt.isSliding(i), int8(qkv, qDim + 2 * kvDim, d), int8(out, d, qDim),
+                    int8(gateUp, 2 * cfg.ffnDim(), d), int8(down, d, cfg.ffnDim()));
         }
-        return new DecoderWeights(manager, computeType, embedding, outputHead, finalNorm, layers);
+        return new DecoderWeights(manager, computeType, embedding, outputHead, outputHead8, finalNorm, layers);
+    }
+
+    /** The 8-bit copy for single-row steps, or null when that path is off or the rows are not whole blocks. */
+    private Int8Matrix int8(float[] rowMajor, int rows, int cols) {
+        return int8 && Int8Matrix.fits(cols) ? Int8Matrix.quantize(rowMajor, rows, cols) : null;
     }
 
     /** A row-major [rows, cols] matrix on the device, in the compute dtype (converted there, float32 freed). */

@@ -27,31 +27,50 @@ import java.util.Map;
  * products are compute-bound (no faster than float32 at one row, 1.7-2x faster at 8-16 rows, even at 256 rows on
  * this machine): docs/benchmarks.md has the figures that decided the default.
  */
-public record ComputeSettings(Device device, DataType dtype) {
+public record ComputeSettings(Device device, DataType dtype, boolean int8Decode) {
     public static final ComputeSettings CPU_FLOAT32 = new ComputeSettings(Device.cpu(), DataType.FLOAT32);
 
     public ComputeSettings {
         if (dtype != DataType.FLOAT32 && dtype != DataType.FLOAT16) {
             throw new IllegalArgumentException("compute dtype " + dtype + " is not supported (float32 or float16)");
         }
+        if (int8Decode && device.isGpu()) {
+            throw new IllegalArgumentException("STEERING_MODEL_INT8_DECODE=on is a CPU path; the GPU multiplies in " + dtype);
+        }
     }
 
-    /** From STEERING_DEVICE and STEERING_MODEL_DTYPE (unset means auto). */
+    /** Every product in the compute dtype (no int8 single-row path). */
+    public ComputeSettings(Device device, DataType dtype) {
+        this(device, dtype, false);
+    }
+
+    /** From STEERING_DEVICE, STEERING_MODEL_DTYPE and STEERING_MODEL_INT8_DECODE (unset means auto). */
     public static ComputeSettings fromEnvironment() {
         Map<String, String> env = System.getenv();
-        return resolve(env.getOrDefault("STEERING_DEVICE", "auto"), env.getOrDefault("STEERING_MODEL_DTYPE", "auto"));
+        return resolve(env.getOrDefault("STEERING_DEVICE", "auto"), env.getOrDefault("STEERING_MODEL_DTYPE", "auto"),
+                env.getOrDefault("STEERING_MODEL_INT8_DECODE", "auto"));
     }
 
     /**
-     * @param device auto (a GPU when the engine sees one, else the CPU), cpu or gpu
-     * @param dtype  auto, float32, float16; bfloat16 is refused with the reason
+     * @param device     auto (a GPU when the engine sees one, else the CPU), cpu or gpu
+     * @param dtype      auto, float32, float16; bfloat16 is refused with the reason
+     * @param int8Decode auto, on or off: single-sequence decode steps multiply 8-bit copies of the weights
+     *                   ({@link Int8Matrix}); auto = on for a CPU when the JVM has the Vector API module
      */
-    public static ComputeSettings resolve(String device, String dtype) {
-        return resolve(device, dtype, gpuCount());
+    public static ComputeSettings resolve(String device, String dtype, String int8Decode) {
+        return resolve(device, dtype, int8Decode, gpuCount(), Int8Kernels.vectorized());
     }
 
-    /** As {@link #resolve(String, String)} with the number of visible GPUs given (tests choose it). */
+    public static ComputeSettings resolve(String device, String dtype) {
+        return resolve(device, dtype, "auto");
+    }
+
+    /** As {@link #resolve(String, String)} with the visible GPUs and the Vector API given (tests choose them). */
     static ComputeSettings resolve(String device, String dtype, int gpus) {
+        return resolve(device, dtype, "auto", gpus, Int8Kernels.vectorized());
+    }
+
+    static ComputeSettings resolve(String device, String dtype, String int8Decode, int gpus, boolean vectorApi) {
         String d = normal(device);
         Device chosen = switch (d) {
             case "auto" -> gpus > 0 ? Device.gpu() : Device.cpu();
@@ -75,7 +94,21 @@ public record ComputeSettings(Device device, DataType dtype) {
             default -> throw new IllegalArgumentException("STEERING_MODEL_DTYPE='" + dtype
                     + "': expected auto, float32, float16 or bfloat16");
         };
-        return new ComputeSettings(chosen, type);
+        boolean int8 = switch (normal(int8Decode)) {
+            case "auto" -> !gpu && vectorApi;
+            case "on", "true", "1" -> {
+                if (gpu) throw new IllegalArgumentException("STEERING_MODEL_INT8_DECODE=on is a CPU path, the device is a GPU");
+                if (!vectorApi) {
+                    throw new IllegalArgumentException("STEERING_MODEL_INT8_DECODE=on needs the JVM option "
+                            + "--add-modules jdk.incubator.vector (without it the int8 product would be slower than PyTorch's)");
+                }
+                yield true;
+            }
+            case "off", "false", "0" -> false;
+            default -> throw new IllegalArgumentException("STEERING_MODEL_INT8_DECODE='" + int8Decode
+                    + "': expected auto, on or off");
+        };
+        return new ComputeSettings(chosen, type, int8);
     }
 
     /** "float32" or "float16", as the benchmark's JSON names it. */
@@ -84,7 +117,7 @@ public record ComputeSettings(Device device, DataType dtype) {
     }
 
     public String describe() {
-        return (device.isGpu() ? "gpu" : "cpu") + " " + dtypeName();
+        return (device.isGpu() ? "gpu" : "cpu") + " " + dtypeName() + (int8Decode ? ", int8 single-sequence decode" : "");
     }
 
     /** Whether this CPU has AVX512-FP16 (PyTorch's oneDNN then multiplies float16 natively). */

@@ -92,9 +92,9 @@ public final class DecoderTransformer implements AutoCloseable {
         return w.computeType();
     }
 
-    /** Bytes of the weights this forward holds. */
+    /** Bytes of the weights this forward holds (tensors on the device plus the 8-bit copies on the Java heap). */
     public long weightBytes() {
-        return w.bytes();
+        return w.bytes() + w.int8Bytes();
     }
 
     /**
@@ -178,7 +178,10 @@ public final class DecoderTransformer implements AutoCloseable {
                 windows = new DecodeWindow[]{global, anySliding ? decodeWindow(decodes, true) : global};
             }
 
-            Step step = new Step(steps, rowStart, n, cos, sin, decodeCount, windows, cache, additions, captureSites, captured);
+            // a lone generation's decode step multiplies the 8-bit copies (one-shots keep the compute dtype)
+            boolean int8 = n == 1 && steps.get(0).slot() >= 0 && w.outputHead8() != null;
+            Step step = new Step(steps, rowStart, n, cos, sin, decodeCount, windows, cache, additions, captureSites,
+                    captured, int8);
             boolean countOps = Boolean.getBoolean("steering.countOps");
             for (int l = 0; l < w.layers().length; l++) {
                 // each layer's intermediates are freed when the layer ends, not when the step ends: a long prefill
@@ -208,7 +211,8 @@ public final class DecoderTransformer implements AutoCloseable {
     /** What every block of one forward step shares; steps [0, decodeCount) are batched decodes in slots 0..B-1. */
     private record Step(List<ForwardStep> steps, int[] rowStart, int n, NDArray[] cos, NDArray[] sin, int decodeCount,
                         DecodeWindow[] windows, KvCache cache, Map<Integer, NDArray> additions,
-                        Map<Integer, List<Integer>> captureSites, List<Map<HookPoint, float[]>> captured) {}
+                        Map<Integer, List<Integer>> captureSites, List<Map<HookPoint, float[]>> captured,
+                        boolean int8) {}
 
     /** Block l: attention then MLP, each added to the residual stream, with the hook sites between them. */
     private NDArray block(int l, NDArray x, Step s) {
@@ -216,7 +220,8 @@ public final class DecoderTransformer implements AutoCloseable {
         int n = s.n();
         int kind = lw.sliding() ? LOCAL : GLOBAL;
         x = hook(x, new HookPoint(l, HookPoint.Site.PRE), s);
-        NDArray qkv = float32(project(rmsNorm(x, lw.attnNorm()), lw.wQkv(), lw.bQkv())); // the cache is float32
+        boolean i8 = s.int8();
+        NDArray qkv = float32(project(rmsNorm(x, lw.attnNorm()), lw.wQkv(), lw.bQkv(), i8 ? lw.wQkv8() : null));
         NDArray qk = qkv.get(qkCols).reshape(n, cfg.nHeads() + cfg.nKvHeads(), cfg.headDim());
         if (lw.qkNorm() != null) qk = rmsNorm(qk, lw.qkNorm());
         qk = rope(qk, s.cos()[kind], s.sin()[kind]);
@@ -224,14 +229,15 @@ public final class DecoderTransformer implements AutoCloseable {
         NDArray k = qk.get(kHeads);
         NDArray v = qkv.get(vCols).reshape(n, cfg.nKvHeads(), cfg.headDim());
         NDArray attn = attend(l, q, k, v, s, lw.sliding());
-        NDArray attnOut = project(attn, lw.wOut(), null);
+        NDArray attnOut = project(attn, lw.wOut(), null, i8 ? lw.wOut8() : null);
         if (lw.postAttnNorm() != null) attnOut = rmsNorm(float32(attnOut), lw.postAttnNorm());
         x = x.add(attnOut); // a float16 term is promoted: the residual stream stays float32
         x = hook(x, new HookPoint(l, HookPoint.Site.MID), s);
-        NDArray gateUp = project(rmsNorm(x, lw.mlpNorm()), lw.wGateUp(), null);
+        NDArray gateUp = project(rmsNorm(x, lw.mlpNorm()), lw.wGateUp(), null, i8 ? lw.wGateUp8() : null);
         NDArray gate = gateUp.get(gateCols);
         NDArray up = gateUp.get(upCols);
-        NDArray mlpOut = project(activate(gate).mul(up), lw.wDown(), null); // gate and up stay in the compute dtype
+        // gate and up stay in the compute dtype
+        NDArray mlpOut = project(activate(gate).mul(up), lw.wDown(), null, i8 ? lw.wDown8() : null);
         if (lw.postMlpNorm() != null) mlpOut = rmsNorm(float32(mlpOut), lw.postMlpNorm());
         x = x.add(mlpOut);
         return hook(x, new HookPoint(l, HookPoint.Site.POST), s);
@@ -242,7 +248,12 @@ public final class DecoderTransformer implements AutoCloseable {
      * cast down first, and the product stays in the compute dtype (callers cast up with {@link #float32} where the
      * next op needs float32; an add into the float32 residual stream promotes by itself).
      */
-    private NDArray project(NDArray x, NDArray weight, NDArray bias) {
+    private NDArray project(NDArray x, NDArray weight, NDArray bias, Int8Matrix int8) {
+        if (int8 != null) {
+            // one row: the 8-bit product in Java reads a quarter of float32's bytes (Int8Matrix says why)
+            NDArray out = manager.create(int8.multiply(float32(x).toFloatArray()), new Shape(1, int8.rows()));
+            return bias == null ? out : out.add(bias);
+        }
         if (!lowPrecision) return Linear.linear(x, weight, bias).head();
         NDArray in = x.getDataType() == w.computeType() ? x : x.toType(w.computeType(), false);
         NDArray out = Linear.linear(in, weight, null).head();
@@ -433,7 +444,8 @@ public final class DecoderTransformer implements AutoCloseable {
         if (!rows.isEmpty()) {
             long[] idx = rows.stream().mapToLong(Long::longValue).toArray();
             NDArray picked = idx.length == x.getShape().get(0) ? x : x.get(new NDIndex("{}", manager.create(idx)));
-            all = softcap(float32(project(rmsNorm(picked, w.finalNorm()), w.outputHead(), null)),
+            Int8Matrix head8 = idx.length == 1 && steps.size() == 1 && steps.get(0).slot() >= 0 ? w.outputHead8() : null;
+            all = softcap(float32(project(rmsNorm(picked, w.finalNorm()), w.outputHead(), null, head8)),
                     opt.finalLogitSoftcap()).toFloatArray();
         }
         List<ForwardResult> results = new ArrayList<>(steps.size());

@@ -15,12 +15,15 @@ import ai.djl.ndarray.types.DataType;
  * none.
  */
 public record DecoderWeights(NDManager manager, DataType computeType, NDArray embedding, NDArray outputHead,
-                             NDArray finalNorm, Layer[] layers) implements AutoCloseable {
+                             Int8Matrix outputHead8, NDArray finalNorm, Layer[] layers) implements AutoCloseable {
 
-    /** One block's weights; {@code sliding} marks a local (sliding-window) attention layer. */
+    /**
+     * One block's weights; {@code sliding} marks a local (sliding-window) attention layer. The *8 fields are 8-bit
+     * copies of the products for single-row steps, null when that path is off (or a matrix is not whole blocks).
+     */
     public record Layer(NDArray attnNorm, NDArray wQkv, NDArray bQkv, NDArray qkNorm, NDArray wOut,
                         NDArray postAttnNorm, NDArray mlpNorm, NDArray wGateUp, NDArray wDown, NDArray postMlpNorm,
-                        boolean sliding) {}
+                        boolean sliding, Int8Matrix wQkv8, Int8Matrix wOut8, Int8Matrix wGateUp8, Int8Matrix wDown8) {}
 
     /** Bytes of every tensor held (what a batch-1 decode step reads, plus the norms). */
     public long bytes() {
@@ -31,6 +34,17 @@ public record DecoderWeights(NDManager manager, DataType computeType, NDArray em
                     + size(l.postMlpNorm());
         }
         return total;
+    }
+
+    /** Bytes of the 8-bit copies (Java heap), 0 when there are none. */
+    public long int8Bytes() {
+        long total = size(outputHead8);
+        for (Layer l : layers) total += size(l.wQkv8()) + size(l.wOut8()) + size(l.wGateUp8()) + size(l.wDown8());
+        return total;
+    }
+
+    private static long size(Int8Matrix m) {
+        return m == null ? 0 : m.bytes();
     }
 
     private static long size(NDArray a) {

@@ -46,6 +46,22 @@ class ComputeSettingsTest {
     }
 
     @Test
+    void int8DecodeIsOnByDefaultOnACpuWithTheVectorApiAndNeverOnAGpu() {
+        assertTrue(ComputeSettings.resolve("cpu", "auto", "auto", 0, true).int8Decode());
+        assertFalse(ComputeSettings.resolve("cpu", "auto", "auto", 0, false).int8Decode(), "no Vector API: PyTorch's");
+        assertFalse(ComputeSettings.resolve("auto", "auto", "auto", 1, true).int8Decode(), "a GPU");
+        assertFalse(ComputeSettings.resolve("cpu", "float32", "off", 0, true).int8Decode());
+        assertTrue(ComputeSettings.resolve("cpu", "float32", "on", 0, true).describe().endsWith("int8 single-sequence decode"));
+        var noModule = assertThrows(IllegalArgumentException.class,
+                () -> ComputeSettings.resolve("cpu", "auto", "on", 0, false));
+        assertTrue(noModule.getMessage().contains("--add-modules jdk.incubator.vector"), noModule.getMessage());
+        var gpu = assertThrows(IllegalArgumentException.class, () -> ComputeSettings.resolve("gpu", "auto", "on", 1, true));
+        assertTrue(gpu.getMessage().contains("CPU path"), gpu.getMessage());
+        var bad = assertThrows(IllegalArgumentException.class, () -> ComputeSettings.resolve("cpu", "auto", "maybe", 0, true));
+        assertTrue(bad.getMessage().contains("STEERING_MODEL_INT8_DECODE='maybe'"), bad.getMessage());
+    }
+
+    @Test
     void unknownValuesNameTheSettingAndTheAllowedValues() {
         var d = assertThrows(IllegalArgumentException.class, () -> ComputeSettings.resolve("tpu", "auto", 0));
         assertTrue(d.getMessage().contains("STEERING_DEVICE='tpu'") && d.getMessage().contains("auto, cpu or gpu"));

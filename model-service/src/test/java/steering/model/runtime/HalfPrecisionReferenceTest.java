@@ -43,6 +43,43 @@ class HalfPrecisionReferenceTest {
         check(path, "/reference/gemma3-270m-q4_k_m.json", 0.15);
     }
 
+    /**
+     * The int8 single-sequence decode path: teacher-forced one token at a time through a KV cache on transformers'
+     * greedy continuation (each step a lone decode, so every product is the 8-bit one), top-1 agreement >= 95%.
+     */
+    @Test
+    void smollm2Int8DecodeAgreesWithTransformersOnTheNextToken() throws Exception {
+        JsonNode reference;
+        try (InputStream in = HalfPrecisionReferenceTest.class.getResourceAsStream("/reference/smollm2-135m-instruct-q4_1.json")) {
+            reference = new ObjectMapper().readTree(in);
+        }
+        try (NDManager manager = NDManager.newBaseManager();
+             LoadedModel model = ModelLoader.load(TestModels.smollm2(), manager, 2048,
+                     new ComputeSettings(Device.cpu(), DataType.FLOAT16, true))) {
+            int vocab = model.config().vocabSize();
+            int agree = 0;
+            int total = 0;
+            for (JsonNode p : reference.get("prompts")) {
+                int[] prompt = ints(p.get("input_ids"));
+                int[] greedy = ints(p.get("greedy").get("ids"));
+                try (KvCache cache = new KvCache(manager, model.config(), 1, 64, 2048)) {
+                    float[] logits = model.transformer().forward(List.of(new ForwardStep(prompt, 0, 0, List.of(),
+                            prompt.length - 1, Set.of())), cache).get(0).logits();
+                    for (int i = 0; i < greedy.length; i++) {
+                        if (Sampler.argmax(logits, 0, vocab) == greedy[i]) agree++;
+                        total++;
+                        logits = model.transformer().forward(List.of(ForwardStep.decode(greedy[i], prompt.length + i,
+                                0, List.of())), cache).get(0).logits();
+                    }
+                }
+            }
+            double rate = agree / (double) total;
+            System.out.printf("%s int8 single-sequence decode: top-1 agreement %.3f over %d positions%n",
+                    model.config().modelId(), rate, total);
+            assertTrue(rate >= 0.95, "top-1 agreement " + rate + " below 0.95");
+        }
+    }
+
     private static void check(Path path, String fixture, double maxLogitDiff) throws Exception {
         JsonNode reference;
         try (InputStream in = HalfPrecisionReferenceTest.class.getResourceAsStream(fixture)) {
