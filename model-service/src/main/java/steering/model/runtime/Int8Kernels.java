@@ -14,7 +14,8 @@ final class Int8Kernels {
     private static final long PARALLEL_MIN = 1L << 20;
     private static final boolean VECTOR = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()
             && !Boolean.getBoolean("steering.int8.scalar");
-    private static final int THREADS = Math.max(1, Math.min(Runtime.getRuntime().availableProcessors(), 8));
+    private static final int THREADS = Integer.getInteger("steering.int8.threads",
+            Math.max(1, Math.min(Runtime.getRuntime().availableProcessors(), 8)));
     private static final ExecutorService WORKERS = THREADS == 1 ? null : Executors.newFixedThreadPool(THREADS - 1, r -> {
         Thread t = new Thread(r, "int8-matmul");
         t.setDaemon(true);
