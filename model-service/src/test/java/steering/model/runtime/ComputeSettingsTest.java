@@ -8,6 +8,23 @@ import static org.junit.jupiter.api.Assertions.*;
 /** Device and dtype choice, on a machine without a GPU: the GPU count is given, as PyTorch would report it. */
 class ComputeSettingsTest {
     @Test
+    void weightsCacheAndInterventionsLiveOnTheChosenDevice() throws Exception {
+        ComputeSettings cpu16 = new ComputeSettings(ai.djl.Device.cpu(), DataType.FLOAT16);
+        try (var manager = ai.djl.ndarray.NDManager.newBaseManager();
+             var model = steering.model.loader.ModelLoader.load(steering.model.TestModels.stories260k(), manager, 64, cpu16);
+             KvCache cache = new KvCache(model.transformer().manager(), model.config(), 2, 16, 64)) {
+            assertEquals(cpu16.device(), model.transformer().manager().getDevice());
+            assertEquals(cpu16.device(), cache.keys(0).getDevice());
+            assertEquals(DataType.FLOAT32, cache.keys(0).getDataType(), "the cache stays float32");
+            var packed = Steering.additions(java.util.List.of(ForwardStep.decode(5, 3, 0, java.util.List.of(new Intervention(
+                    new HookPoint(0, HookPoint.Site.POST), new float[model.config().dModel()], 1, 1f,
+                    Intervention.Policy.ALL, 0)))), 1, model.config().dModel(), model.transformer().manager());
+            assertEquals(cpu16.device(), packed.values().iterator().next().getDevice());
+            assertEquals(DataType.FLOAT16, model.transformer().computeType());
+        }
+    }
+
+    @Test
     void autoPicksTheGpuWithFloat16WhenOneIsVisible() {
         ComputeSettings s = ComputeSettings.resolve("auto", "auto", 1);
         assertTrue(s.device().isGpu());
