@@ -48,7 +48,7 @@ start() { # name, port, command...
 }
 
 start model-service 50051 env STEERING_MODEL_PATH="$model" MODEL_SERVICE_PORT=50051 OMP_WAIT_POLICY=PASSIVE \
-  java -Xmx1g -Dai.djl.offline=true --add-modules jdk.incubator.vector -jar model-service/target/quarkus-app/quarkus-run.jar
+  java -Xmx2g -Dai.djl.offline=true --add-modules jdk.incubator.vector -jar model-service/target/quarkus-app/quarkus-run.jar
 
 start sae-service 50052 env STEERING_MODEL_SERVICE_ADDRESS=127.0.0.1:50051 SAE_SERVICE_PORT=50052 OMP_WAIT_POLICY=PASSIVE \
   java -Xmx2g -Dai.djl.offline=true -jar sae-service/target/quarkus-app/quarkus-run.jar

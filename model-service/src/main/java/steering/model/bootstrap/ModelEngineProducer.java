@@ -3,6 +3,7 @@ package steering.model.bootstrap;
 import ai.djl.ndarray.NDManager;
 import grpc.health.v1.HealthOuterClass.HealthCheckResponse.ServingStatus;
 import io.quarkus.grpc.runtime.health.GrpcHealthStorage;
+import io.quarkus.runtime.Quarkus;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -90,7 +91,10 @@ public class ModelEngineProducer {
             health.setStatus(GrpcHealthStorage.DEFAULT_SERVICE_NAME, ServingStatus.SERVING);
             health.setStatus("steering.v1.ModelService", ServingStatus.SERVING);
         } catch (Throwable t) {
-            LOG.errorf(t, "could not load the model from %s", modelPath);
+            // say so and stop: a service that stays up without a model only makes its callers wait for it
+            LOG.errorf(t, "could not load the model from %s; exiting", modelPath);
+            health.setStatus(GrpcHealthStorage.DEFAULT_SERVICE_NAME, ServingStatus.NOT_SERVING);
+            Quarkus.asyncExit(1);
         }
     }
 

@@ -2,6 +2,7 @@ package steering.model.loader;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import steering.model.runtime.ComputeSettings;
@@ -12,6 +13,7 @@ import steering.model.runtime.ModelConfig;
 import steering.model.runtime.WeightSource;
 
 import java.io.IOException;
+import java.nio.FloatBuffer;
 import java.util.Arrays;
 
 /**
@@ -125,13 +127,24 @@ final class DecoderWeightsLoader {
         return int8 && Int8Matrix.fits(cols) ? Int8Matrix.quantize(rowMajor, rows, cols) : null;
     }
 
-    /** A row-major [rows, cols] matrix on the device, in the compute dtype (converted there, float32 freed). */
+    /**
+     * A row-major [rows, cols] matrix on the device, in the compute dtype, in memory PyTorch owns. It is copied in
+     * pieces of about 16 MB: DJL's create(float[]) stages data in a direct buffer that a CPU tensor keeps for its
+     * life, so weights made whole would pin the model in direct memory (capped at -Xmx: a 1 GB heap could not load
+     * Gemma 3 270M in float32) and need it twice at a time for the largest tensor.
+     */
     private NDArray matrix(float[] rowMajor, int rows, int cols) {
-        NDArray full = manager.create(rowMajor, new Shape(rows, cols));
-        if (computeType == DataType.FLOAT32) return full;
-        NDArray converted = full.toType(computeType, false);
-        full.close();
-        return converted;
+        NDArray target = manager.zeros(new Shape(rows, cols), computeType);
+        int step = Math.max(1, (4 << 20) / cols);
+        for (int r0 = 0; r0 < rows; r0 += step) {
+            int r1 = Math.min(rows, r0 + step);
+            FloatBuffer piece = FloatBuffer.wrap(rowMajor, r0 * cols, (r1 - r0) * cols).slice();
+            try (NDArray part = manager.create(piece, new Shape(r1 - r0, cols));
+                 NDArray typed = computeType == DataType.FLOAT32 ? part.duplicate() : part.toType(computeType, false)) {
+                target.set(new NDIndex("{}:{}", r0, r1), typed);
+            }
+        }
+        return target;
     }
 
     private float[] read(String name, long... shape) throws IOException {
