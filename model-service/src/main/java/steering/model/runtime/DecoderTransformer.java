@@ -180,8 +180,14 @@ public final class DecoderTransformer implements AutoCloseable {
 
             // a lone generation's decode step multiplies the 8-bit copies (one-shots keep the compute dtype)
             boolean int8 = n == 1 && steps.get(0).slot() >= 0 && w.outputHead8() != null;
+            boolean[] projectionSites = new boolean[3 * cfg.nLayers()];
+            for (ForwardStep fs : steps) {
+                for (Intervention iv : fs.interventions()) {
+                    if (iv.kind() != Intervention.Kind.ADD) projectionSites[iv.hook().ordinal()] = true;
+                }
+            }
             Step step = new Step(steps, rowStart, n, cos, sin, decodeCount, windows, cache, additions, captureSites,
-                    captured, int8);
+                    captured, int8, projectionSites);
             boolean countOps = Boolean.getBoolean("steering.countOps");
             for (int l = 0; l < w.layers().length; l++) {
                 // each layer's intermediates are freed when the layer ends, not when the step ends: a long prefill
@@ -212,7 +218,7 @@ public final class DecoderTransformer implements AutoCloseable {
     private record Step(List<ForwardStep> steps, int[] rowStart, int n, NDArray[] cos, NDArray[] sin, int decodeCount,
                         DecodeWindow[] windows, KvCache cache, Map<Integer, NDArray> additions,
                         Map<Integer, List<Integer>> captureSites, List<Map<HookPoint, float[]>> captured,
-                        boolean int8) {}
+                        boolean int8, boolean[] projectionSites) {}
 
     /** Block l: attention then MLP, each added to the residual stream, with the hook sites between them. */
     private NDArray block(int l, NDArray x, Step s) {
@@ -297,6 +303,9 @@ public final class DecoderTransformer implements AutoCloseable {
     private NDArray hook(NDArray x, HookPoint site, Step s) {
         NDArray add = s.additions().get(site.ordinal());
         if (add != null) x = x.add(add);
+        if (s.projectionSites()[site.ordinal()]) {
+            x = Projections.apply(x, site.ordinal(), s.steps(), s.rowStart(), s.n(), manager);
+        }
         List<Integer> readers = s.captureSites().get(site.ordinal());
         if (readers != null) {
             for (int b : readers) {

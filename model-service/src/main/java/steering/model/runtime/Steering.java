@@ -20,7 +20,8 @@ final class Steering {
         int row = 0;
         for (ForwardStep s : steps) {
             for (Intervention iv : s.interventions()) {
-                if (iv.scale() == 0f) continue; // exactly the unsteered computation
+                // scale 0 is exactly the unsteered computation; the other kinds are not additions (Projections)
+                if (iv.kind() != Intervention.Kind.ADD || iv.scale() == 0f) continue;
                 float[] add = null;
                 for (int t = 0; t < s.length(); t++) {
                     int vecRow = iv.rowFor(s.startPosition() + t);

@@ -107,6 +107,30 @@ class ChunkedPrefillTest {
     }
 
     @Test
+    void aBatchMixingEveryKindGivesEveryStreamWhatItGetsAlone() throws Exception {
+        HookPoint hook = new HookPoint(3, HookPoint.Site.PRE);
+        float[] u = steer(1f).get(0).vector();
+        List<List<Intervention>> kinds = List.of(
+                steer(1.5f),
+                List.of(Intervention.projection(Intervention.Kind.ABLATE, hook, u, 1, 0f, Intervention.Policy.ALL, 0)),
+                List.of(Intervention.projection(Intervention.Kind.CLAMP, hook, u, 1, 3f, Intervention.Policy.FROM_INDEX, 4)),
+                List.of(Intervention.projection(Intervention.Kind.CAP_AT_MOST, hook, u, 1, -1f, Intervention.Policy.BEFORE_INDEX, 6)),
+                List.of());
+        int[][] prompts = {prompt(5, 31), prompt(12, 32), prompt(7, 33), prompt(9, 34), prompt(3, 35)};
+        List<List<Integer>> solo = new ArrayList<>();
+        for (int i = 0; i < prompts.length; i++) solo.add(alone(prompts[i], 24, kinds.get(i)));
+        assertNotEquals(alone(prompts[2], 24, List.of()), solo.get(2), "CLAMP changes the continuation");
+        try (GenerationEngine engine = new GenerationEngine(model, 8, 16, 6, EngineObserver.NONE)) {
+            List<Stream> streams = new ArrayList<>();
+            for (int i = 0; i < prompts.length; i++) streams.add(start(engine, prompts[i], 24, kinds.get(i)));
+            for (int i = 0; i < prompts.length; i++) {
+                streams.get(i).finish().get(60, TimeUnit.SECONDS);
+                assertEquals(solo.get(i), streams.get(i).tokens(), "stream " + i);
+            }
+        }
+    }
+
+    @Test
     void runningStreamsKeepDecodingWhileALongPromptIsPrefilled() throws Exception {
         try (GenerationEngine engine = new GenerationEngine(model, 4, 16, 8, EngineObserver.NONE)) {
             Stream running = start(engine, prompt(2, 11), 400, List.of());
