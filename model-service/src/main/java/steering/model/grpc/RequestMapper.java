@@ -101,8 +101,21 @@ final class RequestMapper {
         Intervention.Policy policy = switch (w.getPositions()) {
             case PROMPT_FRONT -> Intervention.Policy.PROMPT_FRONT;
             case FROM_INDEX -> Intervention.Policy.FROM_INDEX;
-            default -> Intervention.Policy.ALL;
+            // positions from / before the prompt's length: decode steps only, or the prompt only
+            case GENERATED_ONLY -> Intervention.Policy.FROM_INDEX;
+            case PROMPT_ONLY -> Intervention.Policy.BEFORE_INDEX;
+            case ALL, POSITION_POLICY_UNSPECIFIED -> Intervention.Policy.ALL;
+            default -> throw Errors.invalid(field + ".positions", "unknown position policy " + w.getPositionsValue()
+                    + "; allowed: ALL, PROMPT_FRONT, FROM_INDEX, PROMPT_ONLY, GENERATED_ONLY");
         };
+        boolean relativeToPrompt = w.getPositions() == steering.v1.PositionPolicy.GENERATED_ONLY
+                || w.getPositions() == steering.v1.PositionPolicy.PROMPT_ONLY;
+        if (relativeToPrompt && promptLength < 0) {
+            throw Errors.invalid(field + ".positions", w.getPositions() + " needs a prompt");
+        }
+        if (w.getKind() != steering.v1.InterventionKind.ADD) {
+            return projection(w, field, hook, v, shape, policy, relativeToPrompt ? promptLength : w.getFromIndex());
+        }
         int rows;
         if (shape.size() == 1 && shape.get(0) == cfg.dModel()) {
             rows = 1;
@@ -130,7 +143,54 @@ final class RequestMapper {
         if (policy == Intervention.Policy.FROM_INDEX && (w.getFromIndex() < 0 || w.getFromIndex() >= cfg.contextLength())) {
             throw Errors.invalid(field + ".from_index", w.getFromIndex() + " is outside [0, " + (cfg.contextLength() - 1) + "]");
         }
-        return new Intervention(hook, v, rows, (float) scale, policy, w.getFromIndex());
+        return new Intervention(hook, v, rows, (float) scale, policy, relativeToPrompt ? promptLength : w.getFromIndex());
+    }
+
+    /** ABLATE, CLAMP or CAP: directions [d] or (ABLATE) [k, d], a finite value, no scale. */
+    private Intervention projection(steering.v1.Intervention w, String field, HookPoint hook, float[] v, List<Long> shape,
+                                    Intervention.Policy policy, int index) {
+        Intervention.Kind kind = switch (w.getKind()) {
+            case ABLATE -> Intervention.Kind.ABLATE;
+            case CLAMP -> Intervention.Kind.CLAMP;
+            case CAP_AT_MOST -> Intervention.Kind.CAP_AT_MOST;
+            case CAP_AT_LEAST -> Intervention.Kind.CAP_AT_LEAST;
+            default -> throw Errors.invalid(field + ".kind", "unknown kind " + w.getKindValue()
+                    + "; allowed: ADD, ABLATE, CLAMP, CAP_AT_MOST, CAP_AT_LEAST");
+        };
+        int k;
+        if (shape.size() == 1 && shape.get(0) == cfg.dModel()) {
+            k = 1;
+        } else if (kind == Intervention.Kind.ABLATE && shape.size() == 2 && shape.get(1) == cfg.dModel()
+                && shape.get(0) >= 1 && shape.get(0) <= cfg.dModel()) {
+            k = (int) (long) shape.get(0);
+        } else {
+            throw Errors.invalid(field + ".vector", "shape " + shape + " does not fit " + kind + ": expected ["
+                    + cfg.dModel() + "]" + (kind == Intervention.Kind.ABLATE ? " or [k, " + cfg.dModel() + "] with k <= d_model" : ""));
+        }
+        for (int j = 0; j < v.length; j++) {
+            if (!Float.isFinite(v[j])) throw Errors.invalid(field + ".vector", "element " + j + " is " + v[j] + "; values must be finite");
+        }
+        if (w.hasScale()) {
+            throw Errors.invalid(field + ".scale", "scale applies to ADD only; " + kind + " takes value (CLAMP, CAP) or nothing (ABLATE)");
+        }
+        if (kind != Intervention.Kind.ABLATE && !w.hasValue()) {
+            throw Errors.invalid(field + ".value", kind + " needs the target projection value");
+        }
+        double value = w.getValue();
+        if (!Double.isFinite(value) || Math.abs(value) > 1e6) {
+            throw Errors.invalid(field + ".value", value + " is outside the allowed range [-1e6, 1e6]");
+        }
+        if (policy == Intervention.Policy.PROMPT_FRONT) {
+            throw Errors.invalid(field + ".positions", "PROMPT_FRONT places rows by position, which " + kind + " does not have");
+        }
+        if (policy == Intervention.Policy.FROM_INDEX && (index < 0 || index >= cfg.contextLength())) {
+            throw Errors.invalid(field + ".from_index", index + " is outside [0, " + (cfg.contextLength() - 1) + "]");
+        }
+        try {
+            return Intervention.projection(kind, hook, v, k, (float) value, policy, index);
+        } catch (IllegalArgumentException e) {
+            throw Errors.invalid(field + ".vector", e.getMessage());
+        }
     }
 
     List<HookPoint> hooks(List<steering.v1.HookPoint> wire, String field) {

@@ -1,0 +1,121 @@
+package steering.model.grpc;
+
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import steering.common.tensor.TensorCodec;
+import steering.model.TestModels;
+import steering.v1.CaptureActivationsRequest;
+import steering.v1.GenerateRequest;
+import steering.v1.HookPoint;
+import steering.v1.Intervention;
+import steering.v1.InterventionKind;
+import steering.v1.PositionPolicy;
+
+import java.util.List;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.*;
+import static steering.model.grpc.Wire.*;
+
+/** ABLATE, CLAMP, CAP and the prompt/generated position policies through model-service's gRPC contract. */
+class InterventionKindsGrpcTest {
+    static final String HOOK = "blocks.2.hook_resid_post";
+    static LoopbackModelService svc;
+    static float[] direction;
+
+    @BeforeAll
+    static void start() throws Exception {
+        svc = new LoopbackModelService(TestModels.stories260k(), 4, 512);
+        Random rnd = new Random(3);
+        direction = new float[64];
+        for (int i = 0; i < direction.length; i++) direction[i] = (float) rnd.nextGaussian() * 3;
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        svc.close();
+    }
+
+    static Intervention.Builder kind(InterventionKind kind, PositionPolicy policy) {
+        return Intervention.newBuilder().setHook(HookPoint.newBuilder().setName(HOOK))
+                .setVector(TensorCodec.ofFloats(direction, direction.length)).setKind(kind).setPositions(policy);
+    }
+
+    static float[] capture(String text, Intervention... ivs) {
+        return TensorCodec.toFloats(svc.blocking().captureActivations(CaptureActivationsRequest.newBuilder()
+                .addInputs(text(text)).addHooks(HookPoint.newBuilder().setName(HOOK))
+                .addAllInterventions(List.of(ivs)).build()).next().getActivations());
+    }
+
+    static double projection(float[] rows, int t) {
+        double norm = 0;
+        double dot = 0;
+        for (int j = 0; j < 64; j++) {
+            norm += (double) direction[j] * direction[j];
+            dot += (double) rows[t * 64 + j] * direction[j];
+        }
+        return dot / Math.sqrt(norm);
+    }
+
+    @Test
+    void clampAndAblateSetTheProjectionAtTheHook() {
+        String text = "Once upon a time there was a cat";
+        float[] clamped = capture(text, kind(InterventionKind.CLAMP, PositionPolicy.ALL).setValue(2.5).build());
+        float[] ablated = capture(text, kind(InterventionKind.ABLATE, PositionPolicy.ALL).build());
+        float[] capped = capture(text, kind(InterventionKind.CAP_AT_MOST, PositionPolicy.ALL).setValue(-1).build());
+        for (int t = 0; t < clamped.length / 64; t++) {
+            assertEquals(2.5, projection(clamped, t), 1e-4);
+            assertEquals(0, projection(ablated, t), 1e-4);
+            assertTrue(projection(capped, t) <= -1 + 1e-4);
+        }
+    }
+
+    @Test
+    void promptOnlyAndGeneratedOnlySplitAtThePromptsEnd() {
+        String text = "Lily and Tom went to the park";
+        float[] plain = capture(text);
+        // a capture has no generated positions: GENERATED_ONLY changes nothing, PROMPT_ONLY every position
+        assertArrayEquals(plain, capture(text, kind(InterventionKind.ABLATE, PositionPolicy.GENERATED_ONLY).build()));
+        float[] prompt = capture(text, kind(InterventionKind.ABLATE, PositionPolicy.PROMPT_ONLY).build());
+        for (int t = 0; t < prompt.length / 64; t++) assertEquals(0, projection(prompt, t), 1e-4);
+        // in a generation, GENERATED_ONLY steers the continuation and leaves the prompt's own first token alone
+        GenerateRequest.Builder g = GenerateRequest.newBuilder().setPrompt(text(text))
+                .setSampling(greedy(20).toBuilder().setIgnoreEos(true));
+        List<Integer> unsteered = collect(svc.blocking().generate(g.build())).tokens();
+        Intervention late = kind(InterventionKind.CLAMP, PositionPolicy.GENERATED_ONLY).setValue(40).build();
+        List<Integer> steered = collect(svc.blocking().generate(g.clone().addInterventions(late).build())).tokens();
+        assertEquals(unsteered.get(0), steered.get(0), "the first token comes from the prompt, which GENERATED_ONLY leaves alone");
+        assertNotEquals(unsteered, steered);
+        Intervention early = kind(InterventionKind.CLAMP, PositionPolicy.PROMPT_ONLY).setValue(40).build();
+        List<Integer> promptSteered = collect(svc.blocking().generate(g.clone().addInterventions(early).build())).tokens();
+        assertNotEquals(unsteered, promptSteered);
+    }
+
+    @Test
+    void badKindsValuesAndDirectionsAreInvalidArgumentsNamingTheField() {
+        assertInvalid(kind(InterventionKind.CLAMP, PositionPolicy.ALL).setValue(1).setScale(2).build(), "interventions[0].scale");
+        assertInvalid(kind(InterventionKind.CAP_AT_LEAST, PositionPolicy.ALL).build(), "interventions[0].value");
+        assertInvalid(kind(InterventionKind.CLAMP, PositionPolicy.ALL).setValue(Double.NaN).build(), "interventions[0].value");
+        assertInvalid(kind(InterventionKind.CLAMP, PositionPolicy.ALL).setValue(1)
+                .setVector(TensorCodec.ofFloats(new float[64], 64)).build(), "interventions[0].vector");
+        assertInvalid(kind(InterventionKind.CLAMP, PositionPolicy.PROMPT_FRONT).setValue(1).build(), "interventions[0].positions");
+        assertInvalid(kind(InterventionKind.ABLATE, PositionPolicy.ALL).setKindValue(99).build(), "interventions[0].kind");
+        float[] twice = new float[128];
+        System.arraycopy(direction, 0, twice, 0, 64);
+        System.arraycopy(direction, 0, twice, 64, 64);
+        assertInvalid(kind(InterventionKind.ABLATE, PositionPolicy.ALL).setVector(TensorCodec.ofFloats(twice, 2, 64)).build(),
+                "interventions[0].vector");
+        assertInvalid(kind(InterventionKind.CLAMP, PositionPolicy.ALL).setValue(1).setVector(TensorCodec.ofFloats(twice, 2, 64)).build(),
+                "interventions[0].vector");
+    }
+
+    private static void assertInvalid(Intervention iv, String field) {
+        var e = assertThrows(StatusRuntimeException.class, () -> collect(svc.blocking().generate(GenerateRequest.newBuilder()
+                .setPrompt(text("Once")).setSampling(greedy(2)).addInterventions(iv).build())));
+        assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode(), e.getMessage());
+        assertTrue(e.getStatus().getDescription().startsWith(field), e.getStatus().getDescription());
+    }
+}
