@@ -299,9 +299,11 @@ public final class GenerationEngine implements AutoCloseable {
         }
         r.generated.add(token);
         r.lastToken = token;
+        TokenLogprobs lp = r.request.topLogprobs() < 0 ? null
+                : TokenLogprobs.of(logits, offset, cfg.vocabSize(), token, r.request.topLogprobs());
         String delta = r.text.advance(decodeGenerated(r));
-        if (!r.text.stopped()) safely(() -> r.listener.onToken(token, delta));
-        else if (!delta.isEmpty()) safely(() -> r.listener.onToken(token, delta));
+        if (!r.text.stopped()) safely(() -> r.listener.onToken(token, delta, lp));
+        else if (!delta.isEmpty()) safely(() -> r.listener.onToken(token, delta, lp));
     }
 
     private boolean isFinished(Running r) {

@@ -4,6 +4,11 @@ package steering.model.engine;
 public interface GenerationListener {
     void onToken(int tokenId, String textDelta);
 
+    /** A token with its log-probabilities, when the request asked for them (else null); by default the above. */
+    default void onToken(int tokenId, String textDelta, TokenLogprobs logprobs) {
+        onToken(tokenId, textDelta);
+    }
+
     void onFinish(FinishReason reason, String textDelta, int promptTokens, int completionTokens);
 
     void onError(Throwable error);
