@@ -68,6 +68,7 @@ public final class OpenAiCompat {
         if (stop != null && stop.isArray()) stop.forEach(s -> sampling.addStop(s.asText()));
         int n = body.path("n").asInt(1);
         if (n != 1) throw Errors.invalid("n", n + " is not supported; only n = 1");
+        logprobs(body, kind, sampling);
 
         GenerateRequest.Builder req = GenerateRequest.newBuilder().setPrompt(prompt).setSampling(sampling);
         JsonNode steering = body.get("steering");
@@ -90,6 +91,59 @@ public final class OpenAiCompat {
                 prefix + UUID.randomUUID(), System.currentTimeMillis() / 1000, kind);
     }
 
+    /**
+     * Chat: {@code logprobs: true} with {@code top_logprobs: 0..20}; completions: {@code logprobs: 0..5} alternatives
+     * (OpenAI's legacy limit is 5; we allow up to 20 there too).
+     */
+    private static void logprobs(JsonNode body, Kind kind, SamplingParams.Builder sampling) {
+        JsonNode lp = body.get("logprobs");
+        JsonNode top = body.get("top_logprobs");
+        int k;
+        if (kind == Kind.CHAT) {
+            boolean on = lp != null && lp.asBoolean(false);
+            boolean hasTop = top != null && !top.isNull();
+            if (hasTop && !on) throw Errors.invalid("top_logprobs", "needs logprobs: true");
+            if (!on) return;
+            k = !hasTop ? 0 : top.isInt() ? top.asInt() : -1;
+        } else {
+            if (lp == null || lp.isNull()) return;
+            k = lp.isInt() ? lp.asInt() : -1;
+        }
+        String field = kind == Kind.CHAT ? "top_logprobs" : "logprobs";
+        if (k < 0 || k > 20) throw Errors.invalid(field, (kind == Kind.CHAT ? top : lp) + " is outside [0, 20]");
+        sampling.setLogprobs(true).setTopLogprobs(k);
+    }
+
+    /** OpenAI's chat logprobs content entries for one message's tokens. */
+    private static void chatLogprobs(ArrayNode content, GenerateResponse r) {
+        for (TokenLogprob t : r.getLogprobsList()) {
+            ObjectNode e = content.addObject();
+            entry(e, t.getToken(), t.getLogprob(), t.getBytes().toByteArray());
+            ArrayNode tops = e.putArray("top_logprobs");
+            for (TopLogprob a : t.getTopList()) entry(tops.addObject(), a.getToken(), a.getLogprob(), a.getBytes().toByteArray());
+        }
+    }
+
+    private static void entry(ObjectNode e, String token, float logprob, byte[] bytes) {
+        e.put("token", token);
+        e.put("logprob", logprob);
+        ArrayNode b = e.putArray("bytes");
+        for (byte x : bytes) b.add(x & 0xff);
+    }
+
+    /** The legacy completions shape: parallel tokens / token_logprobs / top_logprobs arrays. */
+    private static void completionLogprobs(ObjectNode lp, GenerateResponse r) {
+        ArrayNode tokens = lp.withArray("tokens");
+        ArrayNode values = lp.withArray("token_logprobs");
+        ArrayNode tops = lp.withArray("top_logprobs");
+        for (TokenLogprob t : r.getLogprobsList()) {
+            tokens.add(t.getToken());
+            values.add(t.getLogprob());
+            ObjectNode alternatives = tops.addObject();
+            for (TopLogprob a : t.getTopList()) alternatives.put(a.getToken(), a.getLogprob());
+        }
+    }
+
     private static String content(JsonNode c, int index) {
         if (c == null || c.isNull()) return "";
         if (c.isTextual()) return c.asText();
@@ -106,9 +160,17 @@ public final class OpenAiCompat {
         StringBuilder text = new StringBuilder();
         FinishReason finish = FinishReason.FINISH_REASON_UNSPECIFIED;
         Usage usage = Usage.getDefaultInstance();
+        boolean wantLogprobs = p.request().getSampling().getLogprobs();
+        ObjectNode lp = JSON.createObjectNode();
+        ArrayNode chatContent = lp.putArray("content");
+        ObjectNode legacy = JSON.createObjectNode();
         while (stream.hasNext()) {
             GenerateResponse r = stream.next();
             text.append(r.getTextDelta());
+            if (wantLogprobs) {
+                if (p.kind() == Kind.CHAT) chatLogprobs(chatContent, r);
+                else completionLogprobs(legacy, r);
+            }
             if (r.getFinishReason() != FinishReason.FINISH_REASON_UNSPECIFIED) {
                 finish = r.getFinishReason();
                 usage = r.getUsage();
@@ -121,9 +183,12 @@ public final class OpenAiCompat {
             ObjectNode message = choice.putObject("message");
             message.put("role", "assistant");
             message.put("content", text.toString());
+            if (wantLogprobs) choice.set("logprobs", lp);
+            else choice.putNull("logprobs");
         } else {
             choice.put("text", text.toString());
-            choice.putNull("logprobs");
+            if (wantLogprobs) choice.set("logprobs", legacy);
+            else choice.putNull("logprobs");
         }
         choice.put("finish_reason", finishReason(finish));
         ObjectNode u = out.putObject("usage");
@@ -143,9 +208,18 @@ public final class OpenAiCompat {
             ObjectNode delta = choice.putObject("delta");
             if (first) delta.put("role", "assistant");
             delta.put("content", r.getTextDelta());
+            if (p.request().getSampling().getLogprobs() && r.getLogprobsCount() > 0) {
+                chatLogprobs(choice.putObject("logprobs").putArray("content"), r);
+            } else {
+                choice.putNull("logprobs");
+            }
         } else {
             choice.put("text", r.getTextDelta());
-            choice.putNull("logprobs");
+            if (p.request().getSampling().getLogprobs() && r.getLogprobsCount() > 0) {
+                completionLogprobs(choice.putObject("logprobs"), r);
+            } else {
+                choice.putNull("logprobs");
+            }
         }
         if (r.getFinishReason() != FinishReason.FINISH_REASON_UNSPECIFIED) choice.put("finish_reason", finishReason(r.getFinishReason()));
         else choice.putNull("finish_reason");

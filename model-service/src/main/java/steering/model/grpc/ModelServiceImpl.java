@@ -1,5 +1,6 @@
 package steering.model.grpc;
 
+import com.google.protobuf.ByteString;
 import io.smallrye.common.annotation.Blocking;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
@@ -8,12 +9,14 @@ import steering.common.tensor.TensorCodec;
 import steering.model.engine.GenerationEngine;
 import steering.model.engine.GenerationListener;
 import steering.model.engine.GenerationRequest;
+import steering.model.engine.TokenLogprobs;
 import steering.model.loader.LoadedModel;
 import steering.model.runtime.ForwardResult;
 import steering.model.runtime.ForwardStep;
 import steering.model.runtime.HookPoint;
 import steering.model.runtime.Intervention;
 import steering.model.runtime.ModelConfig;
+import steering.model.tokenizer.TextTokenizer;
 import steering.v1.*;
 
 import java.util.ArrayList;
@@ -144,7 +147,7 @@ public class ModelServiceImpl extends ModelServiceGrpc.ModelServiceImplBase {
             out.onError(Errors.toStatus(t));
             return;
         }
-        StreamingListener listener = new StreamingListener(call, job.promptIds());
+        StreamingListener listener = new StreamingListener(call, job.promptIds(), engine.model().tokenizer());
         try {
             GenerationEngine.Handle handle = engine.generate(job, listener);
             call.setOnCancelHandler(handle::cancel);
@@ -174,9 +177,15 @@ public class ModelServiceImpl extends ModelServiceGrpc.ModelServiceImplBase {
             if (s.getStop(i).isEmpty()) throw Errors.invalid("sampling.stop[" + i + "]", "stop strings must not be empty");
         }
         long seed = s.hasSeed() ? s.getSeed() : ThreadLocalRandom.current().nextLong();
+        if (s.getTopLogprobs() != 0 && !s.getLogprobs()) {
+            throw Errors.invalid("sampling.top_logprobs", "needs sampling.logprobs = true");
+        }
+        if (s.getTopLogprobs() < 0 || s.getTopLogprobs() > TokenLogprobs.MAX_TOP) {
+            throw Errors.invalid("sampling.top_logprobs", s.getTopLogprobs() + " is outside [0, " + TokenLogprobs.MAX_TOP + "]");
+        }
         List<Intervention> interventions = mapper.interventions(request.getInterventionsList(), prompt.length);
         return new GenerationRequest(prompt, maxTokens, s.getTemperature(), s.getTopK(), s.getTopP(), seed,
-                List.copyOf(s.getStopList()), s.getIgnoreEos(), interventions);
+                List.copyOf(s.getStopList()), s.getIgnoreEos(), interventions, s.getLogprobs() ? s.getTopLogprobs() : -1);
     }
 
     @Override
@@ -311,11 +320,13 @@ public class ModelServiceImpl extends ModelServiceGrpc.ModelServiceImplBase {
     private static final class StreamingListener implements GenerationListener {
         private final ServerCallStreamObserver<GenerateResponse> call;
         private final int[] promptIds;
+        private final TextTokenizer tokenizer;
         private boolean first = true;
 
-        StreamingListener(ServerCallStreamObserver<GenerateResponse> call, int[] promptIds) {
+        StreamingListener(ServerCallStreamObserver<GenerateResponse> call, int[] promptIds, TextTokenizer tokenizer) {
             this.call = call;
             this.promptIds = promptIds;
+            this.tokenizer = tokenizer;
         }
 
         private GenerateResponse.Builder builder() {
@@ -329,8 +340,25 @@ public class ModelServiceImpl extends ModelServiceGrpc.ModelServiceImplBase {
 
         @Override
         public void onToken(int tokenId, String textDelta) {
+            onToken(tokenId, textDelta, null);
+        }
+
+        @Override
+        public void onToken(int tokenId, String textDelta, TokenLogprobs logprobs) {
             if (call.isCancelled()) return;
-            call.onNext(builder().addTokenIds(tokenId).setTextDelta(textDelta).build());
+            GenerateResponse.Builder b = builder().addTokenIds(tokenId).setTextDelta(textDelta);
+            if (logprobs != null) {
+                String token = tokenizer.decode(new int[]{tokenId}, false);
+                TokenLogprob.Builder lp = TokenLogprob.newBuilder().setTokenId(tokenId).setLogprob(logprobs.logprob())
+                        .setToken(token).setBytes(ByteString.copyFromUtf8(token));
+                for (int i = 0; i < logprobs.topIds().length; i++) {
+                    String alt = tokenizer.decode(new int[]{logprobs.topIds()[i]}, false);
+                    lp.addTop(TopLogprob.newBuilder().setTokenId(logprobs.topIds()[i]).setLogprob(logprobs.topLogprobs()[i])
+                            .setToken(alt).setBytes(ByteString.copyFromUtf8(alt)));
+                }
+                b.addLogprobs(lp);
+            }
+            call.onNext(b.build());
         }
 
         @Override
