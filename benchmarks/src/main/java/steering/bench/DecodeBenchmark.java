@@ -35,8 +35,8 @@ import java.util.concurrent.TimeUnit;
  *     [--interference [--streams 8] [--stream-tokens 200] [--join-after 20] [--long-prompt 1000]]</pre>
  *
  * The JSON file is a list of objects {engine, dtype, measure, batch, steered, tokens_per_s} (scripts/bench/report.py
- * reads it), plus {measure: peak_rss_mb, value}, {measure: interference, ...} and, when the dtype cannot be used
- * here, one {measure: not_reachable, reason}.
+ * reads it), plus {measure: peak_rss_mb, value} (throughput runs), {measure: interference, ..., peak_rss_mb} and, when
+ * the dtype cannot be used here, one {measure: not_reachable, reason}.
  */
 public final class DecodeBenchmark {
     static final String ENGINE = "model-service";
@@ -117,12 +117,13 @@ public final class DecodeBenchmark {
             int[] prompt = model.tokenizer().encode(PROMPT, model.tokenizer().addsBosByDefault());
             if (o.interference()) {
                 interference(o, model, prompt, dtype, figures);
+                figures.get(figures.size() - 1).put("peak_rss_mb", peakRssBytes() / 1e6);
             } else {
                 throughput(o, model, prompt, steer, dtype, figures);
+                Map<String, Object> rss = figure(dtype, "peak_rss_mb");
+                rss.put("value", peakRssBytes() / 1e6);
+                figures.add(rss);
             }
-            Map<String, Object> rss = figure(dtype, "peak_rss_mb");
-            rss.put("value", peakRssBytes() / 1e6);
-            figures.add(rss);
             System.out.printf(Locale.ROOT, "%s %s: peak RSS %.0f MB; steering = one [%d] vector of norm %.0f at %s, "
                     + "ALL positions%n", ENGINE, dtype, peakRssBytes() / 1e6, model.config().dModel(), STEER_NORM,
                     steer.hook().name());
@@ -190,7 +191,7 @@ public final class DecodeBenchmark {
             figures.add(f);
             System.out.printf(Locale.ROOT, "%n%s %s: %d streams decoding, a %d-token prompt arrives (median of %d runs "
                             + "by TTFT): TTFT %.0f ms; inter-token gap of the streams from its arrival to its first token "
-                            + "+ 1 s: p50 %.0f ms, p99 %.0f ms, max %.0f ms (%d gaps); before it arrived p50 %.0f ms, p99 %.0f ms%n",
+                            + "+ 1 s: p50 %.0f ms, p99 %.0f ms, max %.0f ms (%d gaps); in the second before it arrived p50 %.0f ms, p99 %.0f ms%n",
                     ENGINE, dtype, o.streams(), o.longPrompt(), runs.size(), mid.ttftMs(), mid.gapP50Ms(), mid.gapP99Ms(),
                     mid.gapMaxMs(), mid.gaps(), mid.beforeP50Ms(), mid.beforeP99Ms());
         }

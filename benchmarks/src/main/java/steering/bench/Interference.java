@@ -16,7 +16,8 @@ import java.util.concurrent.TimeUnit;
  * inter-token gaps those streams see meanwhile. {@code streams} generations of {@code streamTokens} tokens start
  * together; once every one has produced {@code joinAfter} tokens, one request with a {@code longPrompt}-token prompt
  * is submitted. Reported: its TTFT, and the p50/p99/max gap between consecutive tokens of the running streams over
- * the window from its arrival until its first token + 1 s (and, for comparison, the p50/p99 before it arrived).
+ * the window from its arrival until its first token + 1 s (and, for comparison, the p50/p99 over the second before
+ * it arrived).
  */
 final class Interference {
     static final long WINDOW_TAIL_NS = TimeUnit.SECONDS.toNanos(1);
@@ -99,7 +100,7 @@ final class Interference {
             System.err.println("warning: a stream finished before the window's end; raise --stream-tokens");
         }
         double[] gaps = Latency.gapsMs(stamps, arrival, first + WINDOW_TAIL_NS);
-        double[] before = Latency.gapsMs(stamps, 0, arrival);
+        double[] before = Latency.gapsMs(stamps, arrival - WINDOW_TAIL_NS, arrival);
         return new Result((first - arrival) / 1e6, Latency.percentile(gaps, 50), Latency.percentile(gaps, 99),
                 gaps.length == 0 ? Double.NaN : gaps[gaps.length - 1], gaps.length,
                 Latency.percentile(before, 50), Latency.percentile(before, 99));
