@@ -59,7 +59,7 @@ if has model-service; then
   fi
   java_bench() {  # java_bench DTYPE ARGS...: DecodeBenchmark with STEERING_MODEL_DTYPE=DTYPE ("" = unset, auto)
     local dtype="$1"; shift
-    env ${dtype:+STEERING_MODEL_DTYPE="$dtype"} OMP_WAIT_POLICY="$omp_model_service" java -Xmx1g -Dai.djl.offline=true \
+    env ${dtype:+STEERING_MODEL_DTYPE="$dtype"} OMP_WAIT_POLICY="$omp_model_service" java -Xmx2g -Dai.djl.offline=true --add-modules jdk.incubator.vector \
       -cp 'benchmarks/target/benchmarks.jar:benchmarks/target/lib/*' steering.bench.DecodeBenchmark "$model" "$@" \
       2> >(grep -vE ' (INFO|WARN) ' >&2)
   }

@@ -30,7 +30,8 @@ import java.util.concurrent.TimeUnit;
  * ALL-positions vector of norm 4 at the middle block's resid_post, best of R runs; the process's peak RSS.
  * With {@code --interference}: issue 11's latency measure instead ({@link Interference}).
  *
- * <pre>java -cp 'benchmarks/target/benchmarks.jar:benchmarks/target/lib/*' steering.bench.DecodeBenchmark MODEL
+ * <pre>java --add-modules jdk.incubator.vector -cp 'benchmarks/target/benchmarks.jar:benchmarks/target/lib/*' \
+ *     steering.bench.DecodeBenchmark MODEL
  *     [--tokens 64] [--batches 1,8,16] [--repeats 3] [--prefill 256] [--json FILE]
  *     [--interference [--streams 8] [--stream-tokens 200] [--join-after 20] [--long-prompt 1000]]</pre>
  *
@@ -105,6 +106,9 @@ public final class DecodeBenchmark {
             return;
         }
         String dtype = compute.dtypeName();
+        Map<String, Object> settings = figure(dtype, "version");
+        settings.put("version", compute.describe());
+        figures.add(settings);
         try (NDManager manager = NDManager.newBaseManager()) {
             long t0 = System.nanoTime();
             LoadedModel model = ModelLoader.load(o.model(), manager, 2048, compute);
@@ -157,8 +161,9 @@ public final class DecodeBenchmark {
                 ENGINE, dtype, o.tokens(), PROMPT, o.repeats(), o.prefill());
         System.out.println("| measure | batch | unsteered tokens/s | steered tokens/s | steered / unsteered |");
         System.out.println("|---|---|---|---|---|");
-        for (int i = 0; i + 1 < figures.size(); i += 2) {
-            Map<String, Object> plain = figures.get(i), steered = figures.get(i + 1);
+        List<Map<String, Object>> rates = figures.stream().filter(f -> f.containsKey("tokens_per_s")).toList();
+        for (int i = 0; i + 1 < rates.size(); i += 2) {
+            Map<String, Object> plain = rates.get(i), steered = rates.get(i + 1);
             double p = (double) plain.get("tokens_per_s"), s = (double) steered.get("tokens_per_s");
             System.out.printf(Locale.ROOT, "| %s | %s | %.1f | %.1f | %.3f |%n", plain.get("measure"), plain.get("batch"), p, s, s / p);
         }
