@@ -39,18 +39,9 @@ assert float((x @ x).sum()) == 64.0
 EOF
 }
 
-if [ -x "$venv/bin/python" ] && check; then
-  log "venv $venv is up to date"
-  echo "$venv"
-  exit 0
-fi
-
-if [ ! -x "$venv/bin/python" ]; then
-  log "creating venv $venv with $("$python" --version 2>&1)"
-  "$python" -m venv "$venv"
-fi
-pip=("$venv/bin/python" -m pip --disable-pip-version-check)
-"${pip[@]}" install --quiet --upgrade pip >&2
+# shellcheck source=venv-common.sh
+. "$(dirname "$0")/venv-common.sh"
+venv_prepare
 
 log "installing torch==$TORCH_VERSION (no deps)"
 "${pip[@]}" install --quiet --no-deps "torch==$TORCH_VERSION" >&2
