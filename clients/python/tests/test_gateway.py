@@ -1,19 +1,18 @@
 """Python clients against a running gateway: the official `openai` client on the OpenAI-compatible HTTP API, and
-grpcio with stubs generated from proto/ on the gRPC API. Run by scripts/e2e.sh (which starts the mesh on stories260K).
+plain grpcio with the stubs packaged in steering_mesh.proto on the gRPC API. Run by scripts/e2e.sh (which starts
+the mesh on stories260K).
 
-    GATEWAY_HTTP=http://127.0.0.1:8080 GATEWAY_GRPC=127.0.0.1:50050 STUBS=/path/to/generated pytest clients/python
+    GATEWAY_HTTP=http://127.0.0.1:8080 GATEWAY_GRPC=127.0.0.1:50050 pytest clients/python
 """
 import base64
 import os
 import struct
-import sys
 
 import pytest
 from openai import OpenAI, BadRequestError
 
 HTTP = os.environ.get("GATEWAY_HTTP", "http://127.0.0.1:8080")
 GRPC = os.environ.get("GATEWAY_GRPC", "127.0.0.1:50050")
-sys.path.insert(0, os.environ.get("STUBS", "/tmp/steering-stubs"))
 
 # a fixed direction in stories260K's 64-dim residual stream, added at blocks.2.hook_resid_pre
 VECTOR = [((i * 37) % 11 - 5) / 5.0 for i in range(64)]
@@ -72,7 +71,7 @@ def test_bad_steering_is_a_400_naming_the_field(client):
 
 def test_grpc_generate_and_compare():
     import grpc
-    from steering.v1 import common_pb2, gateway_pb2, gateway_pb2_grpc, model_service_pb2
+    from steering_mesh.proto import common_pb2, gateway_pb2, gateway_pb2_grpc, model_service_pb2
 
     with grpc.insecure_channel(GRPC) as channel:
         stub = gateway_pb2_grpc.SteeringStub(channel)
