@@ -283,3 +283,13 @@ def test_calls_that_need_another_address_say_so():
 def test_tensor_helpers_are_the_wire_format(mesh):
     t = to_tensor(U)
     assert (list(t.shape), len(t.data)) == ([64], 256) and t.data == U.astype("<f4").tobytes()
+
+
+def test_an_operation_can_be_cancelled(mesh):
+    op = mesh.start_evaluate("The text is about a dog.", Steer(U, hook=PRE), [0.0, 1.0, 2.0, 4.0, 8.0], text=STORY,
+                             samples=64, max_tokens=64)
+    assert op.kind == "Evaluate" and not op.done
+    op.cancel()
+    with pytest.raises(MeshError) as e:
+        op.wait(timeout=60)
+    assert e.value.code == grpc.StatusCode.CANCELLED and op.state == "cancelled"
