@@ -10,6 +10,7 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import steering.common.grpc.RawCalls;
 import steering.common.tensor.TensorCodec;
 import steering.gateway.grpc.SteeringServiceImpl;
 import steering.gateway.mesh.MeshClients;
@@ -23,9 +24,12 @@ import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Iterator;
+import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.*;
+import static steering.common.grpc.RawCalls.field;
+import static steering.common.grpc.RawCalls.status;
 
 /** The gateway in front of a real model-service (stories260K), both on loopback ports. */
 class GatewayIntegrationTest {
@@ -44,10 +48,11 @@ class GatewayIntegrationTest {
         Path stories = Path.of(System.getProperty("steering.shared.dir", "../shared"), "models/stories260K-hf");
         model = ModelLoader.load(stories, manager, 512);
         engine = new GenerationEngine(model, 8, 64);
-        modelServer = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+        // the message limits of the services' application.properties
+        modelServer = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).maxInboundMessageSize(64 << 20)
                 .addService(new ModelServiceImpl(engine, 512)).build().start();
         mesh = new MeshClients("127.0.0.1:" + modelServer.getPort());
-        gateway = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+        gateway = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).maxInboundMessageSize(16 << 20)
                 .addService(new SteeringServiceImpl(mesh)).build().start();
         channel = NettyChannelBuilder.forAddress("127.0.0.1", gateway.getPort()).usePlaintext().build();
     }
@@ -155,5 +160,55 @@ class GatewayIntegrationTest {
                 gw.shutdownNow();
             }
         }
+    }
+
+    // ---- what a hostile client sends: INVALID_ARGUMENT naming the field, and model-service stays up behind it ----
+
+    static void assertInvalid(String expected, Status s) {
+        assertEquals(Status.Code.INVALID_ARGUMENT, s.getCode(), s.toString());
+        assertTrue(s.getDescription().startsWith(expected), s.getDescription());
+    }
+
+    static int drain(Iterator<GenerateResponse> it) {
+        int tokens = 0;
+        while (it.hasNext()) tokens += it.next().getTokenIdsCount();
+        return tokens;
+    }
+
+    @Test
+    void aFifteenMegabytePromptIsRefusedAndModelServiceGoesOn() {
+        Prompt huge = Prompt.newBuilder().setText("x".repeat(15_000_000)).build();
+        String refusal = "prompt.text: the text has more than 16384 bytes of UTF-8, the limit of a text field is 16384";
+        assertInvalid(refusal, status(() -> drain(stub().generate(SteeredGenerateRequest.newBuilder().setPrompt(huge).build()))));
+        assertInvalid(refusal, status(() -> stub().compare(CompareRequest.newBuilder().setPrompt(huge).setSamples(64)
+                .addConfigs(SteeringConfig.getDefaultInstance()).addConfigs(SteeringConfig.getDefaultInstance()).build())));
+        int tokens = drain(stub().generate(SteeredGenerateRequest.newBuilder().setPrompt(Prompt.newBuilder().setText("Once upon a time"))
+                .setSampling(SamplingParams.newBuilder().setMaxTokens(6)).build()));
+        assertEquals(6, tokens);
+    }
+
+    @Test
+    void invalidUtf8AndRandomBytesAreRefusedByName() {
+        // SteeredGenerateRequest.prompt(1).text(1); CompareRequest.configs(3)[0].label(1)
+        assertInvalid("prompt.text: invalid UTF-8", RawCalls.call(channel, SteeringGrpc.getGenerateMethod(),
+                field(1, field(1, new byte[]{'a', (byte) 0xF8, (byte) 0x88, (byte) 0x80, (byte) 0x80, (byte) 0x80}))));
+        assertInvalid("configs[0].label: invalid UTF-8", RawCalls.call(channel, SteeringGrpc.getCompareMethod(),
+                field(3, field(1, new byte[]{(byte) 0xE2, (byte) 0x82}))));
+        byte[] garbage = new byte[64];
+        new Random(3).nextBytes(garbage);
+        garbage[0] = (byte) 0xFF;
+        assertInvalid("the request is not a valid steering.v1.CompareRequest", RawCalls.call(channel, SteeringGrpc.getCompareMethod(), garbage));
+        assertInvalid("sampling.stop[0]: invalid UTF-8", RawCalls.call(channel, SteeringGrpc.getGenerateMethod(),
+                field(2, field(6, new byte[]{(byte) 0x80}))));
+        assertEquals(64, stub().getModelInfo(GetModelInfoRequest.getDefaultInstance()).getDModel());
+    }
+
+    @Test
+    void unknownEnumNumbersAreNamed() {
+        Intervention bad = Intervention.newBuilder().setHook(HookPoint.newBuilder().setName("blocks.0.hook_resid_pre"))
+                .setPositionsValue(12).build();
+        assertInvalid("steering[0].intervention.positions: 12 is not a known PositionPolicy; allowed: POSITION_POLICY_UNSPECIFIED (0)",
+                status(() -> drain(stub().generate(SteeredGenerateRequest.newBuilder().setPrompt(Prompt.newBuilder().setText("a"))
+                        .addSteering(SteeringSpec.newBuilder().setIntervention(bad)).build()))));
     }
 }

@@ -3,12 +3,44 @@ package steering.common.grpc;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 
+import java.util.function.UnaryOperator;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
 /** The mesh's error conventions: bad input names the field and the allowed range. */
 public final class Errors {
     private Errors() {}
 
+    /** the longest description sent: it travels in a trailer, which clients limit (8 KiB by default in grpc-java) */
+    public static final int MAX_DESCRIPTION = 1000;
+
     public static StatusRuntimeException invalid(String field, String problem) {
-        return Status.INVALID_ARGUMENT.withDescription(field + ": " + problem).asRuntimeException();
+        String d = field + ": " + problem;
+        if (d.length() > MAX_DESCRIPTION) d = d.substring(0, MAX_DESCRIPTION - 3) + "...";
+        return Status.INVALID_ARGUMENT.withDescription(d).asRuntimeException();
+    }
+
+    /** the field path an INVALID_ARGUMENT description starts with: "inputs[3].text" in "inputs[3].text: is empty" */
+    private static final Pattern LEADING_FIELD = Pattern.compile("([a-z_][a-z0-9_]*(?:\\[\\d+]|\\.[a-z_][a-z0-9_]*)*): ");
+
+    /**
+     * A dependency's INVALID_ARGUMENT about a field of the request we sent it, restated about the field of our
+     * caller's request that the value came from: {@code fields} gets the dependency's field path ("prompt",
+     * "inputs[3].text") and returns ours ("actadd.positive"), or null when the value was not the caller's. With that,
+     * model-service's "prompt: the prompt has 2002 tokens, the limit is 512" becomes "actadd.positive: the prompt
+     * has 2002 tokens, the limit is 512". Null for any other error, or a field that {@code fields} does not map.
+     */
+    public static StatusRuntimeException restated(StatusRuntimeException e, UnaryOperator<String> fields) {
+        String d = e.getStatus().getDescription();
+        if (e.getStatus().getCode() != Status.Code.INVALID_ARGUMENT || d == null) return null;
+        Matcher m = LEADING_FIELD.matcher(d);
+        String ours = m.lookingAt() ? fields.apply(m.group(1)) : null;
+        return ours == null ? null : invalid(ours, d.substring(m.end()));
+    }
+
+    /** Whether field path {@code path} is {@code field} or inside it ("prompt.text" is in "prompt", "prompts" is not). */
+    public static boolean within(String path, String field) {
+        return path.equals(field) || path.startsWith(field + ".") || path.startsWith(field + "[");
     }
 
     public static StatusRuntimeException notFound(String what) {

@@ -1,8 +1,10 @@
 package steering.gateway.grpc;
 
 import io.smallrye.common.annotation.Blocking;
+import io.grpc.BindableService;
 import io.grpc.Context;
 import io.grpc.Deadline;
+import io.grpc.ServerServiceDefinition;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.ServerCallStreamObserver;
@@ -17,6 +19,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
+import steering.common.grpc.RequestValidation;
 import steering.common.ops.OperationRegistry;
 import steering.common.ops.OperationStreams;
 import steering.gateway.eval.BehaviourJudge;
@@ -31,7 +34,13 @@ import steering.gateway.eval.Evaluator;
 // belongs here (on the Quarkus subclass it would cover no method): the handlers wait on the engine or on other
 // services and must run on worker threads, not on the Vert.x event loop. Plain grpc-java servers ignore it.
 @Blocking
-public class SteeringServiceImpl extends SteeringGrpc.SteeringImplBase {
+public class SteeringServiceImpl implements SteeringGrpc.AsyncService, BindableService {
+    /** The service's methods behind the mesh's wire checks: invalid UTF-8, unknown enum numbers, bytes that are no request. */
+    @Override
+    public final ServerServiceDefinition bindService() {
+        return RequestValidation.validated(SteeringGrpc.bindService(this));
+    }
+
     /** Applied when a client sends no deadline, so that no call can hang forever on a stuck dependency. */
     static final long DEFAULT_DEADLINE_SECONDS = 600;
 
@@ -113,6 +122,7 @@ public class SteeringServiceImpl extends SteeringGrpc.SteeringImplBase {
             if (request.getConfigsCount() == 0) throw Errors.invalid("configs", "at least one configuration is required");
             int samples = request.getSamples() == 0 ? 1 : request.getSamples();
             if (samples < 1 || samples > 64) throw Errors.invalid("samples", samples + " is outside [1, 64]");
+            checkPrompt(request.getPrompt());
             long seed = request.getSampling().hasSeed() ? request.getSampling().getSeed() : ThreadLocalRandom.current().nextLong(1L << 48);
             List<GenerateRequest> jobs = new ArrayList<>();
             List<ComparedGeneration.Builder> results = new ArrayList<>();
@@ -135,6 +145,16 @@ public class SteeringServiceImpl extends SteeringGrpc.SteeringImplBase {
             out.onCompleted();
         } catch (Throwable t) {
             out.onError(Errors.toStatus(t));
+        }
+    }
+
+    /**
+     * A prompt that many generations share is checked once by model-service (Tokenize: its size limits and token
+     * count, refused as "prompt...: ..."), before every one of them carries it there.
+     */
+    private void checkPrompt(Prompt prompt) {
+        if (prompt.getKindCase() != Prompt.KindCase.KIND_NOT_SET) {
+            withDeadline(mesh.modelBlocking()).tokenize(TokenizeRequest.newBuilder().setPrompt(prompt).build());
         }
     }
 
@@ -193,6 +213,7 @@ public class SteeringServiceImpl extends SteeringGrpc.SteeringImplBase {
         try {
             if (operations == null || evaluator == null) throw Errors.unavailable("evaluations are not enabled on this gateway");
             EvaluateRequest checked = evaluator.validate(request);
+            checkPrompt(checked.getPrompt());
             out.onNext(operations.start("Evaluate", op -> evaluator.run(checked, op)));
             out.onCompleted();
         } catch (Throwable t) {

@@ -2,9 +2,12 @@ package steering.model.grpc;
 
 import com.google.protobuf.ByteString;
 import io.smallrye.common.annotation.Blocking;
+import io.grpc.BindableService;
+import io.grpc.ServerServiceDefinition;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import steering.common.grpc.Errors;
+import steering.common.grpc.RequestValidation;
 import steering.common.tensor.TensorCodec;
 import steering.model.engine.GenerationEngine;
 import steering.model.engine.GenerationListener;
@@ -34,11 +37,18 @@ import java.util.function.Supplier;
 // belongs here (on the Quarkus subclass it would cover no method): the handlers wait on the engine or on other
 // services and must run on worker threads, not on the Vert.x event loop. Plain grpc-java servers ignore it.
 @Blocking
-public class ModelServiceImpl extends ModelServiceGrpc.ModelServiceImplBase {
+public class ModelServiceImpl implements ModelServiceGrpc.AsyncService, BindableService {
+    /** The service's methods behind the mesh's wire checks: invalid UTF-8, unknown enum numbers, bytes that are no request. */
+    @Override
+    public final ServerServiceDefinition bindService() {
+        return RequestValidation.validated(ModelServiceGrpc.bindService(this));
+    }
+
     static final int DEFAULT_MAX_TOKENS = 64;
 
     private final Supplier<GenerationEngine> engineSupplier;
     private final int maxRequestTokens;
+    private final int maxTextBytes;
     private volatile GenerationEngine engine;
     private LoadedModel model;
     private ModelConfig cfg;
@@ -52,8 +62,17 @@ public class ModelServiceImpl extends ModelServiceGrpc.ModelServiceImplBase {
      * @param engineSupplier returns the engine, or null while the model is still loading (calls then get UNAVAILABLE)
      */
     public ModelServiceImpl(Supplier<GenerationEngine> engineSupplier, int maxRequestTokens) {
+        this(engineSupplier, maxRequestTokens, 0);
+    }
+
+    /**
+     * @param maxTextBytes the most UTF-8 bytes one text field may hold; 0 = 32 per token a request may hold
+     *                     ({@link RequestMapper#TEXT_BYTES_PER_TOKEN})
+     */
+    public ModelServiceImpl(Supplier<GenerationEngine> engineSupplier, int maxRequestTokens, int maxTextBytes) {
         this.engineSupplier = engineSupplier;
         this.maxRequestTokens = maxRequestTokens;
+        this.maxTextBytes = maxTextBytes;
     }
 
     /** Binds to the engine on first use; the model may still be loading when the gRPC server starts. */
@@ -65,7 +84,7 @@ public class ModelServiceImpl extends ModelServiceGrpc.ModelServiceImplBase {
             if (e == null) throw Errors.unavailable("the model is still loading; retry shortly");
             model = e.model();
             cfg = model.config();
-            mapper = new RequestMapper(model, Math.min(maxRequestTokens, cfg.contextLength()));
+            mapper = new RequestMapper(model, Math.min(maxRequestTokens, cfg.contextLength()), maxTextBytes);
             engine = e;
         }
     }
@@ -122,6 +141,7 @@ public class ModelServiceImpl extends ModelServiceGrpc.ModelServiceImplBase {
     public void detokenize(DetokenizeRequest request, StreamObserver<DetokenizeResponse> out) {
         try {
             ready();
+            RequestMapper.checkCount(request.getIdsCount(), mapper.maxRequestTokens(), "ids", "token ids");
             int[] ids = request.getIdsList().stream().mapToInt(Integer::intValue).toArray();
             for (int i = 0; i < ids.length; i++) {
                 if (ids[i] < 0 || ids[i] >= cfg.vocabSize()) {
@@ -157,6 +177,7 @@ public class ModelServiceImpl extends ModelServiceGrpc.ModelServiceImplBase {
     }
 
     GenerationRequest generationRequest(GenerateRequest request) {
+        mapper.checkStops(request.getSampling().getStopList(), "sampling.stop");
         int[] prompt = mapper.promptIds(request.getPrompt(), "prompt", false);
         SamplingParams s = request.getSampling();
         int room = mapper.maxRequestTokens() - prompt.length;
@@ -192,6 +213,7 @@ public class ModelServiceImpl extends ModelServiceGrpc.ModelServiceImplBase {
     public void score(ScoreRequest request, StreamObserver<ScoreResponse> out) {
         try {
             ready();
+            if (request.hasContinuationText()) mapper.checkText(request.getContinuationText(), "continuation_text");
             int[] prompt = mapper.promptIds(request.getPrompt(), "prompt", true);
             if (prompt.length == 0) {
                 if (cfg.bosTokenId() < 0) throw Errors.invalid("prompt", "this model has no BOS token, so the prompt must not be empty");
@@ -245,11 +267,13 @@ public class ModelServiceImpl extends ModelServiceGrpc.ModelServiceImplBase {
         try {
             ready();
             if (request.getInputsCount() == 0) throw Errors.invalid("inputs", "at least one input is required");
+            mapper.checkInputs(request.getInputsList(), "inputs");
             List<HookPoint> hooks = mapper.hooks(request.getHooksList(), "hooks");
             List<int[]> inputs = new ArrayList<>();
             for (int i = 0; i < request.getInputsCount(); i++) inputs.add(mapper.promptIds(request.getInputs(i), "inputs[" + i + "]", false));
             PositionSelection sel = request.getSelection();
             if (sel.getFromIndex() < 0) throw Errors.invalid("selection.from_index", sel.getFromIndex() + " must be >= 0");
+            RequestMapper.checkCount(sel.getPositionsCount(), mapper.maxRequestTokens(), "selection.positions", "positions");
             boolean mean = request.getReduction() == Reduction.MEAN;
             // validate every input before any work, so a bad one fails the call up front
             List<List<Integer>> selected = new ArrayList<>();

@@ -13,28 +13,97 @@ import steering.v1.Prompt;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Validates wire requests and turns them into runtime types; every rejection names the field and the range. */
+/**
+ * Validates wire requests and turns them into runtime types; every rejection names the field and the range. Sizes
+ * are checked before any work that grows with them: a text field is measured before it is tokenized (the tokenizer's
+ * native code took 19 s and 2 GB for an 8 MB text, and panicked on 15 MB), a list is counted before it is read.
+ */
 final class RequestMapper {
+    /** the default limit of a text field, in UTF-8 bytes per token a request may hold: tokens are rarely over 10 */
+    static final int TEXT_BYTES_PER_TOKEN = 32;
+    /** all the inputs of one CaptureActivations together: this many text fields' worth */
+    static final int REQUEST_TEXT_FIELDS = 16;
+    static final int MAX_INPUTS = 256;
+    static final int MAX_INTERVENTIONS = 64;
+    /** stop strings are matched against the text's tail at every step, in time that grows with their square */
+    static final int MAX_STOP_STRINGS = 16, MAX_STOP_CHARS = 256;
+
     private final LoadedModel model;
     private final ModelConfig cfg;
     private final int maxRequestTokens;
+    private final int maxTextBytes;
 
-    RequestMapper(LoadedModel model, int maxRequestTokens) {
+    /** @param maxTextBytes the most UTF-8 bytes of one text field (0: TEXT_BYTES_PER_TOKEN x maxRequestTokens) */
+    RequestMapper(LoadedModel model, int maxRequestTokens, int maxTextBytes) {
         this.model = model;
         this.cfg = model.config();
         this.maxRequestTokens = maxRequestTokens;
+        this.maxTextBytes = maxTextBytes > 0 ? maxTextBytes : TEXT_BYTES_PER_TOKEN * maxRequestTokens;
     }
 
     int maxRequestTokens() {
         return maxRequestTokens;
     }
 
+    /** Refuses a text longer than a text field may be, before anything tokenizes it; returns its UTF-8 length. */
+    long checkText(String text, String field) {
+        return checkText(text, field, maxTextBytes, "a text field");
+    }
+
+    private static long checkText(String text, String field, long limit, String what) {
+        long bytes = text.length() > limit ? text.length() : utf8Length(text);
+        if (bytes > limit) {
+            throw Errors.invalid(field, "the text has " + (text.length() > limit ? "more than " + limit : bytes)
+                    + " bytes of UTF-8, the limit of " + what + " is " + limit);
+        }
+        return bytes;
+    }
+
+    static long utf8Length(String s) {
+        long n = 0;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            n += c < 0x80 ? 1 : c < 0x800 || Character.isSurrogate(c) ? 2 : 3;
+        }
+        return n;
+    }
+
+    /** Refuses a list longer than {@code limit} before it is read. */
+    static void checkCount(int count, int limit, String field, String what) {
+        if (count > limit) throw Errors.invalid(field, count + " " + what + " is over the limit of " + limit);
+    }
+
+    /** The texts of every input of a request together, refused over REQUEST_TEXT_FIELDS text fields' worth. */
+    void checkInputs(List<Prompt> inputs, String field) {
+        checkCount(inputs.size(), MAX_INPUTS, field, "inputs");
+        long total = 0;
+        for (int i = 0; i < inputs.size(); i++) {
+            Prompt p = inputs.get(i);
+            if (p.getKindCase() == Prompt.KindCase.TEXT) total += checkText(p.getText(), field + "[" + i + "].text");
+        }
+        long limit = (long) REQUEST_TEXT_FIELDS * maxTextBytes;
+        if (total > limit) throw Errors.invalid(field, "the texts have " + total + " bytes of UTF-8 together, the limit is " + limit);
+    }
+
+    void checkStops(List<String> stops, String field) {
+        checkCount(stops.size(), MAX_STOP_STRINGS, field, "stop strings");
+        for (int i = 0; i < stops.size(); i++) {
+            if (stops.get(i).length() > MAX_STOP_CHARS) {
+                throw Errors.invalid(field + "[" + i + "]", stops.get(i).length() + " characters is over the limit of " + MAX_STOP_CHARS);
+            }
+        }
+    }
+
     /** Token ids of a prompt; an empty prompt is allowed only when {@code allowEmpty}. */
     int[] promptIds(Prompt prompt, String field, boolean allowEmpty) {
         int[] ids = switch (prompt.getKindCase()) {
-            case TEXT -> model.tokenizer().encode(prompt.getText(),
-                    prompt.hasAddBos() ? prompt.getAddBos() : model.tokenizer().addsBosByDefault());
+            case TEXT -> {
+                checkText(prompt.getText(), field + ".text");
+                yield model.tokenizer().encode(prompt.getText(),
+                        prompt.hasAddBos() ? prompt.getAddBos() : model.tokenizer().addsBosByDefault());
+            }
             case TOKENS -> {
+                checkLength(prompt.getTokens().getIdsCount(), field);
                 int[] t = prompt.getTokens().getIdsList().stream().mapToInt(Integer::intValue).toArray();
                 for (int i = 0; i < t.length; i++) {
                     if (t[i] < 0 || t[i] >= cfg.vocabSize()) {
@@ -51,10 +120,14 @@ final class RequestMapper {
             throw Errors.invalid(field + ".text", "the prompt is empty");
         }
         if (ids.length == 0 && !allowEmpty) throw Errors.invalid(field, "the prompt is empty: give text, tokens or chat");
-        if (ids.length > maxRequestTokens) {
-            throw Errors.invalid(field, "the prompt has " + ids.length + " tokens, the limit is " + maxRequestTokens);
-        }
+        checkLength(ids.length, field);
         return ids;
+    }
+
+    private void checkLength(int tokens, String field) {
+        if (tokens > maxRequestTokens) {
+            throw Errors.invalid(field, "the prompt has " + tokens + " tokens, the limit is " + maxRequestTokens);
+        }
     }
 
     private int[] chatIds(Prompt prompt, String field) {
@@ -63,7 +136,15 @@ final class RequestMapper {
         List<ChatTemplate.Message> messages = new ArrayList<>();
         List<ChatMessage> wire = prompt.getChat().getMessagesList();
         if (wire.isEmpty()) throw Errors.invalid(field + ".chat.messages", "at least one message is required");
+        checkCount(wire.size(), maxRequestTokens, field + ".chat.messages", "messages");
+        long total = 0;
         for (int i = 0; i < wire.size(); i++) {
+            total += checkText(wire.get(i).getContent(), field + ".chat.messages[" + i + "].content");
+            checkText(wire.get(i).getRole(), field + ".chat.messages[" + i + "].role", 16, "a role");
+            if (total > maxTextBytes) {
+                throw Errors.invalid(field + ".chat.messages", "the contents have more than " + maxTextBytes
+                        + " bytes of UTF-8 together, the limit of a text field");
+            }
             String role = wire.get(i).getRole();
             if (!role.equals("system") && !role.equals("user") && !role.equals("assistant")) {
                 throw Errors.invalid(field + ".chat.messages[" + i + "].role", "'" + role + "' is not one of system, user, assistant");
@@ -76,6 +157,7 @@ final class RequestMapper {
     }
 
     List<Intervention> interventions(List<steering.v1.Intervention> wire, int promptLength) {
+        checkCount(wire.size(), MAX_INTERVENTIONS, "interventions", "interventions");
         List<Intervention> out = new ArrayList<>(wire.size());
         for (int i = 0; i < wire.size(); i++) {
             out.add(intervention(wire.get(i), "interventions[" + i + "]", promptLength));
@@ -195,6 +277,7 @@ final class RequestMapper {
 
     List<HookPoint> hooks(List<steering.v1.HookPoint> wire, String field) {
         if (wire.isEmpty()) throw Errors.invalid(field, "at least one hook point is required, e.g. blocks.0.hook_resid_post");
+        checkCount(wire.size(), HookPoint.allNames(cfg.nLayers()).size(), field, "hook points");
         List<HookPoint> out = new ArrayList<>();
         for (int i = 0; i < wire.size(); i++) {
             try {

@@ -28,6 +28,7 @@ public final class LoopbackModelService implements AutoCloseable {
         model = ModelLoader.load(modelPath, manager, maxContext);
         engine = new GenerationEngine(model, maxBatch, 64);
         server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+                .maxInboundMessageSize(64 << 20) // as quarkus.grpc.server.max-inbound-message-size
                 .addService(new ModelServiceImpl(engine, maxContext))
                 .build().start();
         channel = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort()).usePlaintext().build();

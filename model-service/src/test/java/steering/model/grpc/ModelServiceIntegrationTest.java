@@ -8,6 +8,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
+import steering.common.grpc.RawCalls;
 import steering.common.tensor.TensorCodec;
 import steering.model.TestModels;
 import steering.v1.*;
@@ -17,12 +18,15 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.*;
+import static steering.common.grpc.RawCalls.field;
+import static steering.common.grpc.RawCalls.status;
 import static steering.model.grpc.Wire.*;
 
 /** model-service end to end: a real gRPC server on loopback serving the real stories260K model. */
@@ -302,5 +306,91 @@ class ModelServiceIntegrationTest {
         int n = 0;
         for (int i = text.indexOf(word); i >= 0; i = text.indexOf(word, i + 1)) n++;
         return n;
+    }
+
+    // ---- what a hostile client sends: INVALID_ARGUMENT naming the field or the limit, and the service goes on ----
+
+    static final byte[] BAD_UTF8 = {'o', 'k', (byte) 0xED, (byte) 0xA0, (byte) 0x80};
+
+    static void assertRefused(String expectedStart, Status s) {
+        assertEquals(Status.Code.INVALID_ARGUMENT, s.getCode(), s.toString());
+        assertTrue(s.getDescription().startsWith(expectedStart), s.getDescription());
+    }
+
+    @Test
+    void aFifteenMegabytePromptIsRefusedBeforeTokenizingAndTheServiceGoesOn() {
+        String huge = "Once upon a time ".repeat(15_000_000 / 17);
+        long start = System.nanoTime();
+        Status generate = status(() -> collect(svc.blocking().generate(GenerateRequest.newBuilder()
+                .setPrompt(text(huge)).setSampling(greedy(4)).build())));
+        assertRefused("prompt.text: the text has more than 16384 bytes of UTF-8, the limit of a text field is 16384", generate);
+        Status tokenize = status(() -> svc.blocking().tokenize(TokenizeRequest.newBuilder().setPrompt(text(huge)).build()));
+        assertRefused("prompt.text: ", tokenize);
+        assertTrue(System.nanoTime() - start < 20_000_000_000L, "refused without tokenizing");
+        Generated after = collect(svc.blocking().generate(GenerateRequest.newBuilder()
+                .setPrompt(text("Once upon a time")).setSampling(greedy(8)).build()));
+        assertEquals(8, after.tokens().size());
+    }
+
+    @Test
+    void everyTextAndListOfARequestIsBounded() {
+        String big = "é".repeat(9000); // 18000 bytes of UTF-8 in 9000 characters
+        assertRefused("prompt.text: the text has 18000 bytes of UTF-8, the limit of a text field is 16384",
+                status(() -> svc.blocking().tokenize(TokenizeRequest.newBuilder().setPrompt(text(big)).build())));
+        assertRefused("continuation_text: the text has 18000 bytes",
+                status(() -> svc.blocking().score(ScoreRequest.newBuilder().setPrompt(text("a")).setContinuationText(big).build())));
+        CaptureActivationsRequest.Builder capture = CaptureActivationsRequest.newBuilder()
+                .addHooks(HookPoint.newBuilder().setName("blocks.0.hook_resid_post"));
+        for (int i = 0; i < 300; i++) capture.addInputs(text("a"));
+        assertRefused("inputs: 300 inputs is over the limit of 256",
+                status(() -> svc.blocking().captureActivations(capture.build()).hasNext()));
+        CaptureActivationsRequest.Builder texts = CaptureActivationsRequest.newBuilder()
+                .addHooks(HookPoint.newBuilder().setName("blocks.0.hook_resid_post"));
+        for (int i = 0; i < 20; i++) texts.addInputs(text("x".repeat(16000)));
+        assertRefused("inputs: the texts have 320000 bytes of UTF-8 together, the limit is 262144",
+                status(() -> svc.blocking().captureActivations(texts.build()).hasNext()));
+        DetokenizeRequest.Builder ids = DetokenizeRequest.newBuilder();
+        for (int i = 0; i < 600; i++) ids.addIds(5);
+        assertRefused("ids: 600 token ids is over the limit of 512", status(() -> svc.blocking().detokenize(ids.build())));
+        SamplingParams.Builder stops = SamplingParams.newBuilder().setMaxTokens(2);
+        for (int i = 0; i < 17; i++) stops.addStop("s" + i);
+        assertRefused("sampling.stop: 17 stop strings is over the limit of 16", status(() -> collect(svc.blocking()
+                .generate(GenerateRequest.newBuilder().setPrompt(text("a")).setSampling(stops).build()))));
+    }
+
+    @Test
+    void invalidUtf8InAStringFieldIsNamed() {
+        // GenerateRequest.prompt(1).text(1); ScoreRequest.continuation_text(2)
+        assertRefused("prompt.text: invalid UTF-8",
+                RawCalls.call(svc.channel, ModelServiceGrpc.getGenerateMethod(), field(1, field(1, BAD_UTF8))));
+        assertRefused("continuation_text: invalid UTF-8",
+                RawCalls.call(svc.channel, ModelServiceGrpc.getScoreMethod(), field(2, BAD_UTF8)));
+        // CaptureActivationsRequest.hooks(2)[1].name(1)
+        byte[] hooks = RawCalls.concat(field(2, field(1, "blocks.0.hook_resid_post".getBytes())), field(2, field(1, BAD_UTF8)));
+        assertRefused("hooks[1].name: invalid UTF-8", RawCalls.call(svc.channel, ModelServiceGrpc.getCaptureActivationsMethod(), hooks));
+    }
+
+    @Test
+    void randomBytesAreNotARequest() {
+        Random random = new Random(42);
+        for (int i = 0; i < 20; i++) {
+            byte[] garbage = new byte[8 + random.nextInt(200)];
+            random.nextBytes(garbage);
+            garbage[0] = (byte) 0xFF; // an invalid tag: never a valid message
+            assertRefused("the request is not a valid steering.v1.GenerateRequest",
+                    RawCalls.call(svc.channel, ModelServiceGrpc.getGenerateMethod(), garbage));
+        }
+        assertEquals(8, collect(svc.blocking().generate(GenerateRequest.newBuilder()
+                .setPrompt(text("Once upon a time")).setSampling(greedy(8)).build())).tokens().size());
+    }
+
+    @Test
+    void unknownEnumNumbersAreNamedWithTheAllowedValues() {
+        assertRefused("reduction: 7 is not a known Reduction; allowed: REDUCTION_UNSPECIFIED (0), PER_TOKEN (1), MEAN (2)",
+                status(() -> svc.blocking().captureActivations(CaptureActivationsRequest.newBuilder().addInputs(text("a"))
+                        .addHooks(HookPoint.newBuilder().setName("blocks.0.hook_resid_post")).setReductionValue(7).build()).hasNext()));
+        assertRefused("interventions[0].positions: -1 is not a known PositionPolicy; allowed: POSITION_POLICY_UNSPECIFIED (0), ALL (1)",
+                status(() -> collect(svc.blocking().generate(GenerateRequest.newBuilder().setPrompt(text("a"))
+                        .addInterventions(Intervention.newBuilder().setPositionsValue(-1)).build()))));
     }
 }

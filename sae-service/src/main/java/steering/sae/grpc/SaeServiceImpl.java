@@ -1,9 +1,12 @@
 package steering.sae.grpc;
 
 import io.smallrye.common.annotation.Blocking;
+import io.grpc.BindableService;
+import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import steering.common.grpc.Errors;
+import steering.common.grpc.RequestValidation;
 import steering.common.ops.OperationRegistry;
 import steering.common.ops.OperationStreams;
 import steering.common.tensor.TensorCodec;
@@ -45,7 +48,13 @@ import java.util.regex.Pattern;
 // belongs here (on the Quarkus subclass it would cover no method): the handlers wait on the engine or on other
 // services and must run on worker threads, not on the Vert.x event loop. Plain grpc-java servers ignore it.
 @Blocking
-public class SaeServiceImpl extends SaeServiceGrpc.SaeServiceImplBase {
+public class SaeServiceImpl implements SaeServiceGrpc.AsyncService, BindableService {
+    /** The service's methods behind the mesh's wire checks: invalid UTF-8, unknown enum numbers, bytes that are no request. */
+    @Override
+    public final ServerServiceDefinition bindService() {
+        return RequestValidation.validated(SaeServiceGrpc.bindService(this));
+    }
+
     static final long MAX_RESPONSE_BYTES = 64L << 20;
     static final int MAX_PROMPTS = 64;
     private static final Pattern HOOK = Pattern.compile("blocks\\.(\\d+)\\.hook_resid_(pre|mid|post)");

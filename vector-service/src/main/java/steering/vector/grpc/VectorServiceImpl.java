@@ -2,9 +2,12 @@ package steering.vector.grpc;
 
 import io.smallrye.common.annotation.Blocking;
 import com.google.protobuf.ByteString;
+import io.grpc.BindableService;
+import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import steering.common.grpc.Errors;
+import steering.common.grpc.RequestValidation;
 import steering.common.ops.OperationRegistry;
 import steering.common.ops.OperationStreams;
 import steering.common.tensor.TensorCodec;
@@ -34,7 +37,13 @@ import java.util.Map;
 // belongs here (on the Quarkus subclass it would cover no method): the handlers wait on the engine or on other
 // services and must run on worker threads, not on the Vert.x event loop. Plain grpc-java servers ignore it.
 @Blocking
-public class VectorServiceImpl extends VectorServiceGrpc.VectorServiceImplBase {
+public class VectorServiceImpl implements VectorServiceGrpc.AsyncService, BindableService {
+    /** The service's methods behind the mesh's wire checks: invalid UTF-8, unknown enum numbers, bytes that are no request. */
+    @Override
+    public final ServerServiceDefinition bindService() {
+        return RequestValidation.validated(VectorServiceGrpc.bindService(this));
+    }
+
     private final VectorRegistry vectors;
     private final ApproximatorRegistry approximators;
     private final ModelClient model;

@@ -10,6 +10,10 @@ import steering.common.grpc.ChannelFactory;
 import steering.common.grpc.Errors;
 
 import java.util.concurrent.TimeUnit;
+import java.util.function.IntFunction;
+import java.util.function.UnaryOperator;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * A channel to another service of the mesh. Calls made while serving a request inherit that request's deadline
@@ -68,6 +72,25 @@ public abstract class Dependency implements AutoCloseable {
             return e.getStatus().withDescription(name + ": " + e.getStatus().getDescription()).asRuntimeException();
         }
         return Status.INTERNAL.withDescription(name + " failed: " + c + " " + e.getStatus().getDescription()).asRuntimeException();
+    }
+
+    /**
+     * {@link #wrap(StatusRuntimeException)}, but an INVALID_ARGUMENT about a field that {@code fields} maps to our
+     * caller's field (see {@link Errors#restated}) names the caller's field, not the dependency's.
+     */
+    protected RuntimeException wrap(StatusRuntimeException e, UnaryOperator<String> fields) {
+        StatusRuntimeException ours = fields == null ? null : Errors.restated(e, fields);
+        return ours != null ? ours : wrap(e);
+    }
+
+    /** Maps the dependency's {@code list[k]}, or a field inside it, to our caller's {@code ours.apply(from + k)} (null: none). */
+    protected static UnaryOperator<String> numbered(String list, int from, IntFunction<String> ours) {
+        if (ours == null) return null;
+        Pattern item = Pattern.compile(Pattern.quote(list) + "\\[(\\d+)](?:$|[.\\[])");
+        return f -> {
+            Matcher m = item.matcher(f);
+            return m.lookingAt() ? ours.apply(from + Integer.parseInt(m.group(1))) : null;
+        };
     }
 
     @Override

@@ -10,6 +10,7 @@ import steering.v1.*;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.function.IntFunction;
 
 /** vector-service's client of model-service. */
 public class ModelClient extends Dependency {
@@ -79,19 +80,29 @@ public class ModelClient extends Dependency {
     }
 
     public TokenizeResponse tokenize(Prompt prompt) {
+        return tokenize(prompt, null);
+    }
+
+    /** Tokenizes a prompt made from our caller's {@code field} (null: none); model-service's refusal names that field. */
+    public TokenizeResponse tokenize(Prompt prompt, String field) {
         try {
             return stub().tokenize(TokenizeRequest.newBuilder().setPrompt(prompt).build());
         } catch (StatusRuntimeException e) {
-            throw wrap(e);
+            throw wrap(e, field == null ? null : f -> Errors.within(f, "prompt") ? field : null);
         }
     }
 
     public int[] tokenize(String text, boolean addBos) {
+        return tokenize(text, addBos, null);
+    }
+
+    /** The ids of {@code text}, our caller's {@code field} (null: none), which model-service's refusal names. */
+    public int[] tokenize(String text, boolean addBos, String field) {
         if (text.isEmpty()) {
             int bos = info().getBosTokenId();
             return addBos && bos >= 0 ? new int[]{bos} : new int[0];
         }
-        TokenizeResponse r = tokenize(Prompt.newBuilder().setText(text).setAddBos(addBos).build());
+        TokenizeResponse r = tokenize(Prompt.newBuilder().setText(text).setAddBos(addBos).build(), field);
         return r.getIdsList().stream().mapToInt(Integer::intValue).toArray();
     }
 
@@ -103,6 +114,15 @@ public class ModelClient extends Dependency {
 
     /** Activations of every prompt at one hook (one request per CAPTURE_BATCH prompts), in input order. */
     public List<Captured> capture(List<Prompt> prompts, String hook, Reduction reduction, PositionSelection selection) {
+        return capture(prompts, hook, reduction, selection, null);
+    }
+
+    /**
+     * {@link #capture(List, String, Reduction, PositionSelection)}; model-service's refusal of prompt i names our
+     * caller's field {@code inputField.apply(i)} (null: the prompts are not the caller's).
+     */
+    public List<Captured> capture(List<Prompt> prompts, String hook, Reduction reduction, PositionSelection selection,
+                                  IntFunction<String> inputField) {
         List<Captured> out = new ArrayList<>(prompts.size());
         for (int from = 0; from < prompts.size(); from += CAPTURE_BATCH) {
             List<Prompt> part = prompts.subList(from, Math.min(prompts.size(), from + CAPTURE_BATCH));
@@ -123,6 +143,8 @@ public class ModelClient extends Dependency {
                     got++;
                 }
             } catch (StatusRuntimeException e) {
+                StatusRuntimeException ours = inputField == null ? null : Errors.restated(e, numbered("inputs", from, inputField));
+                if (ours != null) throw ours;
                 if (e.getStatus().getCode() == io.grpc.Status.Code.INVALID_ARGUMENT && from > 0) {
                     // model-service numbers the inputs of this request; say where the request started
                     throw wrap(e.getStatus().withDescription("(inputs numbered from " + from + ") " + e.getStatus().getDescription()).asRuntimeException());
@@ -140,8 +162,14 @@ public class ModelClient extends Dependency {
 
     /** The mean activation of each prompt over its tokens. */
     public List<float[]> captureMean(List<Prompt> prompts, String hook, boolean excludeBos) {
+        return captureMean(prompts, hook, excludeBos, null);
+    }
+
+    /** {@link #captureMean(List, String, boolean)}; prompt i is our caller's {@code inputField.apply(i)}. */
+    public List<float[]> captureMean(List<Prompt> prompts, String hook, boolean excludeBos, IntFunction<String> inputField) {
         List<float[]> out = new ArrayList<>();
-        for (Captured c : capture(prompts, hook, Reduction.MEAN, PositionSelection.newBuilder().setExcludeBos(excludeBos).build())) {
+        for (Captured c : capture(prompts, hook, Reduction.MEAN, PositionSelection.newBuilder().setExcludeBos(excludeBos).build(),
+                inputField)) {
             out.add(c.rows());
         }
         return out;

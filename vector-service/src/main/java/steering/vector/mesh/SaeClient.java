@@ -10,6 +10,7 @@ import steering.v1.*;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.IntFunction;
 
 /** vector-service's client of sae-service. */
 public class SaeClient extends Dependency {
@@ -68,6 +69,11 @@ public class SaeClient extends Dependency {
 
     /** The mean feature activations of each prompt over its tokens (BOS dropped unless includeBos), in order. */
     public List<float[]> encodeMean(String saeId, List<Prompt> prompts, boolean includeBos) {
+        return encodeMean(saeId, prompts, includeBos, null);
+    }
+
+    /** The mean SAE features of each prompt; sae-service's refusal of prompt i names our caller's {@code inputField.apply(i)}. */
+    public List<float[]> encodeMean(String saeId, List<Prompt> prompts, boolean includeBos, IntFunction<String> inputField) {
         List<float[]> out = new ArrayList<>(prompts.size());
         for (int from = 0; from < prompts.size(); from += ENCODE_BATCH) {
             List<Prompt> part = prompts.subList(from, Math.min(prompts.size(), from + ENCODE_BATCH));
@@ -79,7 +85,7 @@ public class SaeClient extends Dependency {
             try {
                 r = stub().encode(req);
             } catch (StatusRuntimeException e) {
-                throw wrap(e);
+                throw wrap(e, numbered("input.texts.prompts", from, inputField));
             }
             float[] f = TensorCodec.toFloats(r.getFeatures());
             int rows = r.getRows();

@@ -94,7 +94,7 @@ public final class ApproximatorTrainer {
             throw Errors.invalid("sequence_length", seqLen + " is outside [4, " + Math.min(512, info.getMaxRequestTokens()) + "]");
         }
         for (int i = 0; i < prompts.size(); i++) {
-            int len = model.tokenize(prompts.get(i), true).length;
+            int len = model.tokenize(prompts.get(i), true, "prompts[" + i + "]").length;
             if (len >= seqLen) throw Errors.invalid("prompts[" + i + "]", "has " + len + " tokens with BOS; it must be shorter than sequence_length " + seqLen);
         }
         float temperature = r.hasTemperature() ? r.getTemperature() : 1.0f;

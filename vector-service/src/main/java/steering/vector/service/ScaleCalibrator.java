@@ -63,7 +63,7 @@ public final class ScaleCalibrator {
         for (int i = 0; i < texts.size(); i++) {
             if (texts.get(i).isEmpty()) throw Errors.invalid("prompts[" + i + "]", "is empty");
             Prompt p = Prompt.newBuilder().setText(texts.get(i)).setAddBos(true).build();
-            int[] t = model.tokenize(p).getIdsList().stream().mapToInt(Integer::intValue).toArray();
+            int[] t = model.tokenize(p, "prompts[" + i + "]").getIdsList().stream().mapToInt(Integer::intValue).toArray();
             if (v.getPositions() == PositionPolicy.PROMPT_FRONT && t.length < rows) {
                 throw Errors.invalid("prompts[" + i + "]", "has " + t.length + " tokens; this PROMPT_FRONT vector adds " + rows
                         + " rows, so every prompt needs at least " + rows + " tokens");

@@ -110,8 +110,8 @@ public final class VectorBuilder {
             if (space.length == 0) throw Errors.invalid("actadd.pad_token_id", "the model has no token for a space; give pad_token_id");
             pad = space[space.length - 1];
         }
-        int[] p = model.tokenize(r.getPositive(), bos);
-        int[] n = model.tokenize(r.getNegative(), bos);
+        int[] p = model.tokenize(r.getPositive(), bos, "actadd.positive");
+        int[] n = model.tokenize(r.getNegative(), bos, "actadd.negative");
         ActAdd.Padded padded = ActAdd.pad(p, n, pad);
         int len = padded.length();
         if (len > info.getMaxRequestTokens()) {
@@ -160,10 +160,12 @@ public final class VectorBuilder {
         boolean bos = !r.hasAddBos() || r.getAddBos();
         double multiplier = r.hasMultiplier() ? r.getMultiplier() : 1.0;
         checkFinite(multiplier, "caa.multiplier", 1e6);
+        java.util.function.IntFunction<String> item = i -> i < r.getItemsCount() ? "caa.items[" + i + "]"
+                : "caa.dataset item " + (i - r.getItemsCount());
         List<Prompt> pos = new ArrayList<>(), neg = new ArrayList<>();
         for (int i = 0; i < items.size(); i++) {
             AbItem it = items.get(i);
-            String f = i < r.getItemsCount() ? "caa.items[" + i + "]" : "caa.dataset item " + (i - r.getItemsCount());
+            String f = item.apply(i);
             if (it.getQuestion().isBlank()) throw Errors.invalid(f + ".question", "is empty");
             if (it.getAnswerMatchingBehavior().isBlank()) throw Errors.invalid(f + ".answer_matching_behavior", "is empty");
             if (it.getAnswerNotMatchingBehavior().isBlank()) throw Errors.invalid(f + ".answer_not_matching_behavior", "is empty");
@@ -173,12 +175,14 @@ public final class VectorBuilder {
         PositionSelection at = PositionSelection.newBuilder().addPositions(readPosition).build();
         List<ModelClient.Captured> cp, cn;
         try {
-            cp = model.capture(pos, hook, Reduction.PER_TOKEN, at);
-            cn = model.capture(neg, hook, Reduction.PER_TOKEN, at);
+            cp = model.capture(pos, hook, Reduction.PER_TOKEN, at, item);
+            cn = model.capture(neg, hook, Reduction.PER_TOKEN, at, item);
         } catch (io.grpc.StatusRuntimeException e) {
             if (e.getStatus().getCode() != io.grpc.Status.Code.INVALID_ARGUMENT) throw e;
-            throw Errors.invalid("caa.items", "an item does not fit the model (" + e.getStatus().getDescription()
-                    + "); drop long items or lower max_items (inline items come first, then the dataset's)");
+            String d = e.getStatus().getDescription(), hint = "drop long items or lower max_items (inline items come first, then the dataset's)";
+            // named as the caller's item already (ModelClient.capture), or something about the request as a whole
+            if (d.startsWith("caa.")) throw io.grpc.Status.INVALID_ARGUMENT.withDescription(d + "; " + hint).asRuntimeException();
+            throw Errors.invalid("caa.items", "an item does not fit the model (" + d + "); " + hint);
         }
         List<float[]> a = new ArrayList<>(), b = new ArrayList<>();
         int distinct = 0;
@@ -212,8 +216,8 @@ public final class VectorBuilder {
         List<Prompt> neg = texts(r.getNegativeList(), "caa_mean.negative");
         boolean includeBos = !r.hasIncludeBos() || r.getIncludeBos();
         boolean normalize = !r.hasNormalize() || r.getNormalize();
-        List<float[]> mp = model.captureMean(pos, hook, !includeBos);
-        List<float[]> mn = model.captureMean(neg, hook, !includeBos);
+        List<float[]> mp = model.captureMean(pos, hook, !includeBos, i -> "caa_mean.positive[" + i + "]");
+        List<float[]> mn = model.captureMean(neg, hook, !includeBos, i -> "caa_mean.negative[" + i + "]");
         float[] vec;
         try {
             vec = Caa.meanOfMeans(mp, mn, normalize);
@@ -408,8 +412,8 @@ public final class VectorBuilder {
         checkFinite(biasScale, "fgaa.bias_scale", 100);
         SaeClient.Stats stats = sae.stats(saeId);
         Set<Integer> bos = removeBos ? new HashSet<>(stats.bosFeatures()) : Set.of();
-        float[] meanPos = Vec.mean(sae.encodeMean(saeId, pos, includeBos));
-        float[] meanNeg = Vec.mean(sae.encodeMean(saeId, neg, includeBos));
+        float[] meanPos = Vec.mean(sae.encodeMean(saeId, pos, includeBos, i -> "fgaa.positive[" + i + "]"));
+        float[] meanNeg = Vec.mean(sae.encodeMean(saeId, neg, includeBos, i -> "fgaa.negative[" + i + "]"));
         Fgaa.Selection sel = Fgaa.select(meanPos, meanNeg, stats.density(), maxDensity, bos, excluded, nPos, nNeg);
         if (sel.features().length == 0) {
             throw Errors.invalid("fgaa.max_density", "no feature is left after the filters (" + sel.droppedForDensity()

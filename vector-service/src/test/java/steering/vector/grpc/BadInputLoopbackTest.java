@@ -80,7 +80,7 @@ class BadInputLoopbackTest {
                 "caa.dataset");
         // some survival-instinct questions are longer than stories260K's 512-token context
         build(BuildVectorRequest.newBuilder().setCaa(CaaRecipe.newBuilder().setHook(hook("blocks.2.hook_resid_post"))
-                .setDataset(ActAddCaaLoopbackTest.SURVIVAL).setMaxItems(400)), "caa.items", "does not fit", "tokens");
+                .setDataset(ActAddCaaLoopbackTest.SURVIVAL).setMaxItems(400)), "caa.dataset item ", "tokens, the limit is 512", "lower max_items");
         // raw vectors
         build(BuildVectorRequest.newBuilder().setRaw(RawVectorRecipe.newBuilder().setHook(hook("blocks.1.hook_resid_post"))
                 .setVector(TensorCodec.ofFloats(new float[65], 65))), "raw.vector", "d_model 64");
