@@ -10,7 +10,9 @@ import steering.model.grpc.ModelServiceImpl;
 public class QuarkusModelService extends ModelServiceImpl {
     @Inject
     public QuarkusModelService(ModelEngineProducer host,
-                               @ConfigProperty(name = "steering.model.max-request-tokens", defaultValue = "2048") int maxRequestTokens) {
-        super(host::engine, maxRequestTokens);
+                               @ConfigProperty(name = "steering.model.max-request-tokens", defaultValue = "2048") int maxRequestTokens,
+                               // UTF-8 bytes of one text field, checked before tokenizing; 0 = 32 x max-request-tokens
+                               @ConfigProperty(name = "steering.model.max-text-bytes", defaultValue = "0") int maxTextBytes) {
+        super(host::engine, maxRequestTokens, maxTextBytes);
     }
 }
