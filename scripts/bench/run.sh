@@ -33,11 +33,12 @@ while [ $# -gt 0 ]; do
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
-# OMP_WAIT_POLICY per peer, each decided by a measurement on this machine (docs/benchmarks.md): PASSIVE (libgomp's
-# idle threads sleep instead of spinning) helps the Java engine; transformers and llama.cpp run faster without it
-# (llama.cpp's batch-1 decode 3.5x slower with it), so it stays unset for them.
+# OMP_WAIT_POLICY per peer, each decided by a measurement on this machine (docs/benchmarks.md). PASSIVE (libgomp's
+# idle threads sleep instead of spinning) helps the Java engine. It slows llama.cpp (batch-1 decode 3.5x): unset.
+# transformers is faster without it while it has both cores, but then collapses to 0.4-3 tokens/s whenever another
+# job runs (this machine's usual state): PASSIVE; TRANSFORMERS_OMP_WAIT_POLICY= (set and empty) leaves it unset.
 omp_model_service=PASSIVE
-omp_transformers=
+omp_transformers="${TRANSFORMERS_OMP_WAIT_POLICY-PASSIVE}"
 unset OMP_WAIT_POLICY
 
 model="$(scripts/fetch-model.sh smollm2-135m-instruct)"

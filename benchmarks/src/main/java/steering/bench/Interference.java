@@ -25,14 +25,10 @@ final class Interference {
     record Result(double ttftMs, double gapP50Ms, double gapP99Ms, double gapMaxMs, int gaps,
                   double beforeP50Ms, double beforeP99Ms) {
         Map<String, Object> toMap() {
+            Object[] pairs = {"ttft_ms", ttftMs, "itl_p50_ms", gapP50Ms, "itl_p99_ms", gapP99Ms, "itl_max_ms", gapMaxMs,
+                    "gaps_in_window", gaps, "itl_p50_before_ms", beforeP50Ms, "itl_p99_before_ms", beforeP99Ms};
             Map<String, Object> m = new LinkedHashMap<>();
-            m.put("ttft_ms", ttftMs);
-            m.put("itl_p50_ms", gapP50Ms);
-            m.put("itl_p99_ms", gapP99Ms);
-            m.put("itl_max_ms", gapMaxMs);
-            m.put("gaps_in_window", gaps);
-            m.put("itl_p50_before_ms", beforeP50Ms);
-            m.put("itl_p99_before_ms", beforeP99Ms);
+            for (int i = 0; i < pairs.length; i += 2) m.put((String) pairs[i], pairs[i + 1]);
             return m;
         }
     }
