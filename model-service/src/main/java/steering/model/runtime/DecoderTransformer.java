@@ -45,7 +45,6 @@ public final class DecoderTransformer implements AutoCloseable {
     private final NDArray rotateHalf;   // [head_dim, head_dim]: x @ R == cat(-x2, x1)
     private final boolean anySliding;
     private final boolean lowPrecision; // projections in float16: inputs cast down, outputs back to float32
-    private final DecodeSteering decodeSteering;
     private final NDArray rmsEps;       // [1]: a tensor, so that no norm creates its scalar again
     // slices of the fused products, parsed once (NDIndex parses its string at every construction)
     private final NDIndex qkCols, vCols, qHeads, kHeads, gateCols, upCols;
@@ -75,7 +74,6 @@ public final class DecoderTransformer implements AutoCloseable {
             ropeSin[LOCAL] = manager.create(local[1], table);
         }
         rotateHalf = manager.create(Rope.rotateHalfMatrix(hd), new Shape(hd, hd));
-        decodeSteering = new DecodeSteering(manager, cfg.dModel());
         rmsEps = manager.create(new float[]{cfg.rmsNormEps()});
         int qDim = cfg.nHeads() * hd;
         int kvDim = cfg.nKvHeads() * hd;
@@ -165,8 +163,8 @@ public final class DecoderTransformer implements AutoCloseable {
             if (lowPrecision) x = x.toType(DataType.FLOAT32, false);
             if (opt.embeddingScale() != 1f) x = x.mul(opt.embeddingScale());
 
-            Map<Integer, NDArray> additions = decodeCount == steps.size()
-                    ? decodeSteering.additions(steps)
+            Map<Integer, NDArray> additions = decodeCount > 0 && decodeCount == steps.size()
+                    ? cache.decodeSteering().additions(steps)
                     : Steering.additions(steps, n, cfg.dModel(), manager);
             Map<Integer, List<Integer>> captureSites = captureSites(steps);
             List<Map<HookPoint, float[]>> captured = new ArrayList<>();
@@ -473,7 +471,6 @@ public final class DecoderTransformer implements AutoCloseable {
 
     @Override
     public void close() {
-        decodeSteering.close();
         w.close();
     }
 }

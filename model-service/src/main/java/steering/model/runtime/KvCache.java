@@ -10,7 +10,8 @@ import ai.djl.ndarray.types.Shape;
  * Keys and values of every layer for a fixed number of sequence slots: per layer a [slots, n_kv_heads, capacity,
  * head_dim] tensor. Capacity grows by doubling (up to the context length), so short requests cost little memory.
  * Each slot belongs to one running sequence; the engine keeps the running ones in slots 0..n-1 so that a batched
- * decode step can take a contiguous view of the first n slots.
+ * decode step can take a contiguous view of the first n slots. It also keeps the decode batch's packed interventions
+ * ({@link DecodeSteering}): like the keys and values, they belong to the one engine that runs these slots.
  */
 public final class KvCache implements AutoCloseable {
     private final NDManager manager;
@@ -20,6 +21,7 @@ public final class KvCache implements AutoCloseable {
     private final int maxCapacity;
     private final NDArray[] keys;
     private final NDArray[] values;
+    private final DecodeSteering decodeSteering;
     private int capacity;
 
     public KvCache(NDManager parent, ModelConfig config, int slots, int initialCapacity, int maxCapacity) {
@@ -29,6 +31,7 @@ public final class KvCache implements AutoCloseable {
         this.headDim = config.headDim();
         this.maxCapacity = maxCapacity;
         this.capacity = Math.min(initialCapacity, maxCapacity);
+        this.decodeSteering = new DecodeSteering(manager, config.dModel());
         this.keys = new NDArray[config.nLayers()];
         this.values = new NDArray[config.nLayers()];
         for (int l = 0; l < keys.length; l++) {
@@ -47,6 +50,10 @@ public final class KvCache implements AutoCloseable {
 
     public int maxCapacity() {
         return maxCapacity;
+    }
+
+    DecodeSteering decodeSteering() {
+        return decodeSteering;
     }
 
     NDArray keys(int layer) {
@@ -99,6 +106,7 @@ public final class KvCache implements AutoCloseable {
 
     @Override
     public void close() {
+        decodeSteering.close();
         manager.close();
     }
 }
