@@ -461,8 +461,9 @@ public final class DecoderTransformer implements AutoCloseable {
         for (int b = 0; b < steps.size(); b++) {
             ForwardStep s = steps.get(b);
             int count = Math.max(0, s.length() - s.logitsFrom());
-            float[] mine = new float[count * vocab];
-            System.arraycopy(all, offset * vocab, mine, 0, count * vocab);
+            // a lone step owns all the logits (no copy: at 49k vocabulary and batch 16 the copies were 3 MB a step)
+            float[] mine = steps.size() == 1 ? all : new float[count * vocab];
+            if (mine != all) System.arraycopy(all, offset * vocab, mine, 0, count * vocab);
             offset += count;
             results.add(new ForwardResult(mine, count, captured.get(b)));
         }
