@@ -37,6 +37,11 @@ class InterventionKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CAP_AT_MOST: _ClassVar[InterventionKind]
     CAP_AT_LEAST: _ClassVar[InterventionKind]
 
+class Comparison(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    GREATER: _ClassVar[Comparison]
+    LESS: _ClassVar[Comparison]
+
 class FinishReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     FINISH_REASON_UNSPECIFIED: _ClassVar[FinishReason]
@@ -70,6 +75,8 @@ ABLATE: InterventionKind
 CLAMP: InterventionKind
 CAP_AT_MOST: InterventionKind
 CAP_AT_LEAST: InterventionKind
+GREATER: Comparison
+LESS: Comparison
 FINISH_REASON_UNSPECIFIED: FinishReason
 FINISH_REASON_LENGTH: FinishReason
 FINISH_REASON_EOS: FinishReason
@@ -99,7 +106,7 @@ class HookPoint(_message.Message):
     def __init__(self, name: _Optional[str] = ...) -> None: ...
 
 class Intervention(_message.Message):
-    __slots__ = ("hook", "vector", "scale", "positions", "from_index", "kind", "value")
+    __slots__ = ("hook", "vector", "scale", "positions", "from_index", "kind", "value", "condition")
     HOOK_FIELD_NUMBER: _ClassVar[int]
     VECTOR_FIELD_NUMBER: _ClassVar[int]
     SCALE_FIELD_NUMBER: _ClassVar[int]
@@ -107,6 +114,7 @@ class Intervention(_message.Message):
     FROM_INDEX_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     VALUE_FIELD_NUMBER: _ClassVar[int]
+    CONDITION_FIELD_NUMBER: _ClassVar[int]
     hook: HookPoint
     vector: Tensor
     scale: float
@@ -114,7 +122,30 @@ class Intervention(_message.Message):
     from_index: int
     kind: InterventionKind
     value: float
-    def __init__(self, hook: _Optional[_Union[HookPoint, _Mapping]] = ..., vector: _Optional[_Union[Tensor, _Mapping]] = ..., scale: _Optional[float] = ..., positions: _Optional[_Union[PositionPolicy, str]] = ..., from_index: _Optional[int] = ..., kind: _Optional[_Union[InterventionKind, str]] = ..., value: _Optional[float] = ...) -> None: ...
+    condition: Condition
+    def __init__(self, hook: _Optional[_Union[HookPoint, _Mapping]] = ..., vector: _Optional[_Union[Tensor, _Mapping]] = ..., scale: _Optional[float] = ..., positions: _Optional[_Union[PositionPolicy, str]] = ..., from_index: _Optional[int] = ..., kind: _Optional[_Union[InterventionKind, str]] = ..., value: _Optional[float] = ..., condition: _Optional[_Union[Condition, _Mapping]] = ...) -> None: ...
+
+class Condition(_message.Message):
+    __slots__ = ("hook", "direction", "threshold", "comparison")
+    HOOK_FIELD_NUMBER: _ClassVar[int]
+    DIRECTION_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    COMPARISON_FIELD_NUMBER: _ClassVar[int]
+    hook: HookPoint
+    direction: Tensor
+    threshold: float
+    comparison: Comparison
+    def __init__(self, hook: _Optional[_Union[HookPoint, _Mapping]] = ..., direction: _Optional[_Union[Tensor, _Mapping]] = ..., threshold: _Optional[float] = ..., comparison: _Optional[_Union[Comparison, str]] = ...) -> None: ...
+
+class ConditionResult(_message.Message):
+    __slots__ = ("intervention", "cosine", "met")
+    INTERVENTION_FIELD_NUMBER: _ClassVar[int]
+    COSINE_FIELD_NUMBER: _ClassVar[int]
+    MET_FIELD_NUMBER: _ClassVar[int]
+    intervention: int
+    cosine: float
+    met: bool
+    def __init__(self, intervention: _Optional[int] = ..., cosine: _Optional[float] = ..., met: _Optional[bool] = ...) -> None: ...
 
 class TokenIds(_message.Message):
     __slots__ = ("ids",)

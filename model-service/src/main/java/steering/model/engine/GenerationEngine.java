@@ -3,11 +3,15 @@ package steering.model.engine;
 import steering.model.loader.LoadedModel;
 import steering.model.runtime.ForwardResult;
 import steering.model.runtime.ForwardStep;
+import steering.model.runtime.HookPoint;
+import steering.model.runtime.Intervention;
 import steering.model.runtime.KvCache;
 import steering.model.runtime.ModelConfig;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
@@ -53,6 +57,9 @@ public final class GenerationEngine implements AutoCloseable {
         final List<Integer> generated = new ArrayList<>();
         int position;      // tokens in this sequence's cache (while prefilling: prompt tokens already cached)
         int lastToken;
+        List<Intervention> interventions; // the request's, plus the conditional ones its prompt switched on
+        // CAST: per condition hook, the sum of the prompt's residuals there, gathered chunk by chunk
+        final Map<HookPoint, double[]> conditionSums = new HashMap<>();
 
         Running(GenerationRequest request, GenerationListener listener, Handle handle) {
             this.request = request;
@@ -60,6 +67,22 @@ public final class GenerationEngine implements AutoCloseable {
             this.handle = handle;
             this.sampler = new Sampler(request.temperature(), request.topK(), request.topP(), request.seed());
             this.text = new TextStream(request.stopStrings());
+            this.interventions = request.interventions();
+            for (Conditional c : request.conditionals()) conditionSums.computeIfAbsent(c.hook(), h -> new double[c.direction().length]);
+        }
+
+        /** After the prompt: the conditions decided, the ones met added for the new tokens. */
+        void decideConditions() {
+            if (request.conditionals().isEmpty()) return;
+            List<Conditional.Result> results = new ArrayList<>();
+            List<Intervention> active = new ArrayList<>(request.interventions());
+            for (Conditional c : request.conditionals()) {
+                Conditional.Result result = c.decide(conditionSums.get(c.hook()));
+                results.add(result);
+                if (result.met()) active.add(c.intervention());
+            }
+            interventions = List.copyOf(active);
+            safely(() -> listener.onConditions(results));
         }
     }
 
@@ -222,7 +245,7 @@ public final class GenerationEngine implements AutoCloseable {
         List<ForwardStep> steps = new ArrayList<>(running.size() + prefilling.size());
         for (int slot = 0; slot < running.size(); slot++) {
             Running r = running.get(slot);
-            steps.add(ForwardStep.decode(r.lastToken, r.position, slot, r.request.interventions()));
+            steps.add(ForwardStep.decode(r.lastToken, r.position, slot, r.interventions));
         }
         int budget = prefillChunk;
         int chunks = 0;
@@ -234,7 +257,7 @@ public final class GenerationEngine implements AutoCloseable {
             int[] chunk = java.util.Arrays.copyOfRange(prompt, r.position, r.position + take);
             boolean last = r.position + take == prompt.length;
             steps.add(new ForwardStep(chunk, r.position, running.size() + i, r.request.interventions(),
-                    last ? take - 1 : take, java.util.Set.of()));
+                    last ? take - 1 : take, r.conditionSums.keySet()));
             budget -= take;
             prefillTokens += take;
             chunks++;
@@ -257,10 +280,15 @@ public final class GenerationEngine implements AutoCloseable {
         for (int i = 0; i < chunks; i++) {
             Running r = prefilling.get(i);
             r.position += steps.get(decoders + i).length();
+            results.get(decoders + i).captured().forEach((hook, rows) -> {
+                double[] sum = r.conditionSums.get(hook);
+                for (int k = 0; k < rows.length; k++) sum[k % sum.length] += rows[k];
+            });
         }
         for (int joined = 0; !prefilling.isEmpty()
                 && prefilling.get(0).position == prefilling.get(0).request.promptIds().length; joined++) {
             Running r = prefilling.remove(0); // its slot is running.size(): it joins the decoders without a move
+            r.decideConditions();
             running.add(r);
             accept(r, results.get(decoders + joined).logits(), 0);
             if (isFinished(r)) finished.add(r);

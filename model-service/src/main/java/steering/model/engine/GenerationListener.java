@@ -9,6 +9,9 @@ public interface GenerationListener {
         onToken(tokenId, textDelta);
     }
 
+    /** How the request's conditions were decided, once, before its first token (only when it has conditions). */
+    default void onConditions(java.util.List<Conditional.Result> results) {}
+
     void onFinish(FinishReason reason, String textDelta, int promptTokens, int completionTokens);
 
     void onError(Throwable error);

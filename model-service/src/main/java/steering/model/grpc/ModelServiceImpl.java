@@ -9,6 +9,7 @@ import io.grpc.stub.StreamObserver;
 import steering.common.grpc.Errors;
 import steering.common.grpc.RequestValidation;
 import steering.common.tensor.TensorCodec;
+import steering.model.engine.Conditional;
 import steering.model.engine.GenerationEngine;
 import steering.model.engine.GenerationListener;
 import steering.model.engine.GenerationRequest;
@@ -204,9 +205,10 @@ public class ModelServiceImpl implements ModelServiceGrpc.AsyncService, Bindable
         if (s.getTopLogprobs() < 0 || s.getTopLogprobs() > TokenLogprobs.MAX_TOP) {
             throw Errors.invalid("sampling.top_logprobs", s.getTopLogprobs() + " is outside [0, " + TokenLogprobs.MAX_TOP + "]");
         }
-        List<Intervention> interventions = mapper.interventions(request.getInterventionsList(), prompt.length);
+        RequestMapper.Generation interventions = mapper.generation(request.getInterventionsList(), prompt.length);
         return new GenerationRequest(prompt, maxTokens, s.getTemperature(), s.getTopK(), s.getTopP(), seed,
-                List.copyOf(s.getStopList()), s.getIgnoreEos(), interventions, s.getLogprobs() ? s.getTopLogprobs() : -1);
+                List.copyOf(s.getStopList()), s.getIgnoreEos(), interventions.always(),
+                s.getLogprobs() ? s.getTopLogprobs() : -1, interventions.conditionals());
     }
 
     @Override
@@ -345,6 +347,7 @@ public class ModelServiceImpl implements ModelServiceGrpc.AsyncService, Bindable
         private final ServerCallStreamObserver<GenerateResponse> call;
         private final int[] promptIds;
         private final TextTokenizer tokenizer;
+        private final List<ConditionResult> conditions = new ArrayList<>(); // sent with the first message
         private boolean first = true;
 
         StreamingListener(ServerCallStreamObserver<GenerateResponse> call, int[] promptIds, TextTokenizer tokenizer) {
@@ -357,9 +360,17 @@ public class ModelServiceImpl implements ModelServiceGrpc.AsyncService, Bindable
             GenerateResponse.Builder b = GenerateResponse.newBuilder();
             if (first) {
                 for (int id : promptIds) b.addPromptTokenIds(id);
+                b.addAllConditions(conditions);
                 first = false;
             }
             return b;
+        }
+
+        @Override
+        public void onConditions(List<Conditional.Result> results) {
+            for (Conditional.Result r : results) {
+                conditions.add(ConditionResult.newBuilder().setIntervention(r.index()).setCosine(r.cosine()).setMet(r.met()).build());
+            }
         }
 
         @Override

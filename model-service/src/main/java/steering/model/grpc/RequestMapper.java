@@ -2,6 +2,7 @@ package steering.model.grpc;
 
 import steering.common.grpc.Errors;
 import steering.common.tensor.TensorCodec;
+import steering.model.engine.Conditional;
 import steering.model.loader.LoadedModel;
 import steering.model.runtime.HookPoint;
 import steering.model.runtime.Intervention;
@@ -156,13 +157,64 @@ final class RequestMapper {
         return model.tokenizer().encode(template.render(messages, generationPrompt), false);
     }
 
+    /** Interventions of a one-shot forward (Score, CaptureActivations): conditions belong to Generate. */
     List<Intervention> interventions(List<steering.v1.Intervention> wire, int promptLength) {
-        checkCount(wire.size(), MAX_INTERVENTIONS, "interventions", "interventions");
-        List<Intervention> out = new ArrayList<>(wire.size());
-        for (int i = 0; i < wire.size(); i++) {
-            out.add(intervention(wire.get(i), "interventions[" + i + "]", promptLength));
+        Generation g = generation(wire, promptLength);
+        if (!g.conditionals().isEmpty()) {
+            throw Errors.invalid("interventions[" + g.conditionals().get(0).index() + "].condition",
+                    "conditions apply to Generate only (they are decided on the prompt before the new tokens)");
         }
-        return out;
+        return g.always();
+    }
+
+    /** A generation's interventions: the ones that always apply, and the conditional ones (CAST). */
+    record Generation(List<Intervention> always, List<Conditional> conditionals) {}
+
+    Generation generation(List<steering.v1.Intervention> wire, int promptLength) {
+        checkCount(wire.size(), MAX_INTERVENTIONS, "interventions", "interventions");
+        List<Intervention> always = new ArrayList<>(wire.size());
+        List<Conditional> conditionals = new ArrayList<>();
+        for (int i = 0; i < wire.size(); i++) {
+            String field = "interventions[" + i + "]";
+            Intervention iv = intervention(wire.get(i), field, promptLength);
+            if (wire.get(i).hasCondition()) conditionals.add(condition(wire.get(i).getCondition(), field + ".condition", i, iv));
+            else always.add(iv);
+        }
+        return new Generation(always, conditionals);
+    }
+
+    private Conditional condition(steering.v1.Condition c, String field, int index, Intervention iv) {
+        HookPoint hook;
+        try {
+            hook = HookPoint.parse(c.getHook().getName(), cfg.nLayers());
+        } catch (IllegalArgumentException e) {
+            throw Errors.invalid(field + ".hook.name", e.getMessage());
+        }
+        if (!c.hasDirection()) throw Errors.invalid(field + ".direction", "a direction of shape [" + cfg.dModel() + "] is required");
+        float[] direction;
+        try {
+            direction = TensorCodec.toFloats(c.getDirection());
+        } catch (IllegalArgumentException | ArithmeticException e) {
+            throw Errors.invalid(field + ".direction", e.getMessage());
+        }
+        if (direction.length != cfg.dModel() || c.getDirection().getShapeCount() != 1) {
+            throw Errors.invalid(field + ".direction", "shape " + c.getDirection().getShapeList() + " is not [" + cfg.dModel() + "]");
+        }
+        double norm = 0;
+        for (int j = 0; j < direction.length; j++) {
+            if (!Float.isFinite(direction[j])) throw Errors.invalid(field + ".direction", "element " + j + " is " + direction[j] + "; values must be finite");
+            norm += (double) direction[j] * direction[j];
+        }
+        if (norm == 0) throw Errors.invalid(field + ".direction", "the direction is zero");
+        if (!Double.isFinite(c.getThreshold()) || c.getThreshold() < -1 || c.getThreshold() > 1) {
+            throw Errors.invalid(field + ".threshold", c.getThreshold() + " is outside [-1, 1] (it is compared with a cosine)");
+        }
+        boolean greater = switch (c.getComparison()) {
+            case GREATER -> true;
+            case LESS -> false;
+            default -> throw Errors.invalid(field + ".comparison", "unknown comparison " + c.getComparisonValue() + "; allowed: GREATER, LESS");
+        };
+        return new Conditional(index, iv, hook, direction, c.getThreshold(), greater);
     }
 
     private Intervention intervention(steering.v1.Intervention w, String field, int promptLength) {

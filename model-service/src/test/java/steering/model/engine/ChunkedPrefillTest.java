@@ -131,6 +131,42 @@ class ChunkedPrefillTest {
     }
 
     @Test
+    void aConditionDecidedOnThePromptSwitchesTheNewTokensSteeringOnOrOff() throws Exception {
+        HookPoint at = new HookPoint(2, HookPoint.Site.POST);
+        Intervention iv = steer(3f).get(0);
+        float[] direction = steer(1f).get(0).vector();
+        int[] prompt = prompt(23, 41);
+        List<Integer> plain = alone(prompt, 20, List.of());
+        // the same vector from the first new token on, unconditionally: what a met condition must give
+        Intervention late = new Intervention(iv.hook(), iv.vector(), 1, iv.scale(), Intervention.Policy.FROM_INDEX, prompt.length);
+        List<Integer> steered = alone(prompt, 20, List.of(late));
+        assertNotEquals(plain, steered);
+        double[] cosines = new double[2];
+        for (int chunk : new int[]{4096, 3}) { // one forward, or eight chunks: the same decision
+            for (double threshold : new double[]{-1, 1}) {
+                List<Conditional.Result> seen = new ArrayList<>();
+                List<Integer> tokens = new ArrayList<>();
+                CompletableFuture<GenerationListener.FinishReason> done = new CompletableFuture<>();
+                try (GenerationEngine engine = new GenerationEngine(model, 2, 4, chunk, EngineObserver.NONE)) {
+                    engine.generate(new GenerationRequest(prompt, 20, 0f, 0, 0f, 0, List.of(), true, List.of(), -1,
+                            List.of(new Conditional(0, iv, at, direction, threshold, true))), new GenerationListener() {
+                        public void onToken(int tokenId, String textDelta) { tokens.add(tokenId); }
+                        public void onConditions(List<Conditional.Result> results) { seen.addAll(results); }
+                        public void onFinish(FinishReason r, String d, int p, int c) { done.complete(r); }
+                        public void onError(Throwable error) { done.completeExceptionally(error); }
+                    });
+                    done.get(60, TimeUnit.SECONDS);
+                }
+                assertEquals(1, seen.size());
+                assertEquals(threshold < 0, seen.get(0).met(), "cosine " + seen.get(0).cosine() + " vs " + threshold);
+                assertEquals(threshold < 0 ? steered : plain, tokens);
+                cosines[chunk == 3 ? 1 : 0] = seen.get(0).cosine();
+            }
+        }
+        assertEquals(cosines[0], cosines[1], 1e-5, "the prompt's mean is the same whichever way it was chunked");
+    }
+
+    @Test
     void runningStreamsKeepDecodingWhileALongPromptIsPrefilled() throws Exception {
         try (GenerationEngine engine = new GenerationEngine(model, 4, 16, 8, EngineObserver.NONE)) {
             Stream running = start(engine, prompt(2, 11), 400, List.of());

@@ -8,6 +8,8 @@ import org.junit.jupiter.api.Test;
 import steering.common.tensor.TensorCodec;
 import steering.model.TestModels;
 import steering.v1.CaptureActivationsRequest;
+import steering.v1.Condition;
+import steering.v1.GenerateResponse;
 import steering.v1.GenerateRequest;
 import steering.v1.HookPoint;
 import steering.v1.Intervention;
@@ -92,6 +94,38 @@ class InterventionKindsGrpcTest {
         Intervention early = kind(InterventionKind.CLAMP, PositionPolicy.PROMPT_ONLY).setValue(40).build();
         List<Integer> promptSteered = collect(svc.blocking().generate(g.clone().addInterventions(early).build())).tokens();
         assertNotEquals(unsteered, promptSteered);
+    }
+
+    @Test
+    void aConditionIsDecidedOnThePromptAndReportedWithTheFirstMessage() {
+        Condition.Builder condition = Condition.newBuilder().setHook(HookPoint.newBuilder().setName("blocks.1.hook_resid_post"))
+                .setDirection(TensorCodec.ofFloats(direction, direction.length));
+        Intervention clamp = kind(InterventionKind.CLAMP, PositionPolicy.ALL).setValue(40).build();
+        GenerateRequest.Builder g = GenerateRequest.newBuilder().setPrompt(text("Lily and Tom went to the park"))
+                .setSampling(greedy(12).toBuilder().setIgnoreEos(true));
+        List<Integer> plain = collect(svc.blocking().generate(g.build())).tokens();
+        for (double threshold : new double[]{-1, 1}) {
+            Intervention conditional = clamp.toBuilder().setCondition(condition.setThreshold(threshold)).build();
+            GenerateResponse first = svc.blocking().generate(g.clone().addInterventions(conditional).build()).next();
+            assertEquals(1, first.getConditionsCount());
+            assertEquals(0, first.getConditions(0).getIntervention());
+            assertTrue(Math.abs(first.getConditions(0).getCosine()) <= 1);
+            assertEquals(threshold < 0, first.getConditions(0).getMet());
+            List<Integer> tokens = collect(svc.blocking().generate(g.clone().addInterventions(conditional).build())).tokens();
+            if (threshold < 0) assertNotEquals(plain, tokens, "met: the new tokens are steered");
+            else assertEquals(plain, tokens, "not met: nothing changes");
+        }
+        // bad conditions, and conditions outside Generate
+        assertInvalid(clamp.toBuilder().setCondition(condition.clone().setThreshold(2)).build(), "interventions[0].condition.threshold");
+        assertInvalid(clamp.toBuilder().setCondition(condition.clone().setThreshold(0)
+                .setDirection(TensorCodec.ofFloats(new float[64], 64))).build(), "interventions[0].condition.direction");
+        assertInvalid(clamp.toBuilder().setCondition(condition.clone().setThreshold(0).setComparisonValue(7)).build(),
+                "interventions[0].condition.comparison");
+        var e = assertThrows(StatusRuntimeException.class, () -> svc.blocking().captureActivations(CaptureActivationsRequest.newBuilder()
+                .addInputs(text("Once")).addHooks(HookPoint.newBuilder().setName(HOOK))
+                .addInterventions(clamp.toBuilder().setCondition(condition.clone().setThreshold(0))).build()).next());
+        assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
+        assertTrue(e.getStatus().getDescription().startsWith("interventions[0].condition"), e.getStatus().getDescription());
     }
 
     @Test
