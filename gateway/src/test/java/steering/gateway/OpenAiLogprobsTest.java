@@ -28,7 +28,7 @@ import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-/** The OpenAI endpoints' logprobs / top_logprobs against a real model-service on SmolLM2. */
+/** The OpenAI endpoints' logprobs / top_logprobs and steering kinds against a real model-service on SmolLM2. */
 class OpenAiLogprobsTest {
     static NDManager manager;
     static LoadedModel model;
@@ -112,6 +112,30 @@ class OpenAiLogprobsTest {
             }
         }
         assertTrue(tokens > 0);
+    }
+
+    @Test
+    void theSteeringFieldCarriesEveryKindAndConditionToModelService() throws Exception {
+        float[] u = new float[576];
+        for (int j = 0; j < u.length; j++) u[j] = (float) Math.cos(j * 0.37);
+        steering.v1.Intervention clamp = steering.v1.Intervention.newBuilder()
+                .setHook(steering.v1.HookPoint.newBuilder().setName("blocks.10.hook_resid_pre"))
+                .setVector(steering.common.tensor.TensorCodec.ofFloats(u, u.length))
+                .setKind(steering.v1.InterventionKind.CLAMP).setValue(30)
+                .setCondition(steering.v1.Condition.newBuilder().setHook(steering.v1.HookPoint.newBuilder().setName("blocks.5.hook_resid_post"))
+                        .setDirection(steering.common.tensor.TensorCodec.ofFloats(u, u.length)).setThreshold(-1)).build();
+        String spec = com.google.protobuf.util.JsonFormat.printer().print(steering.v1.SteeringSpec.newBuilder().setIntervention(clamp));
+        String body = "{\"messages\":[{\"role\":\"user\",\"content\":\"Tell me about the sea.\"}],\"max_tokens\":12,"
+                + "\"temperature\":0,\"steering\":[" + spec + "]}";
+        OpenAiCompat.Parsed p = compat.parse(JSON.readTree(body), OpenAiCompat.Kind.CHAT, "smollm2");
+        assertEquals(clamp, p.request().getInterventions(0), "kind, value and condition pass through unchanged");
+        GenerateResponse first = clients.modelBlocking().generate(p.request()).next();
+        assertEquals(1, first.getConditionsCount());
+        assertTrue(first.getConditions(0).getMet(), "threshold -1: the condition holds");
+        String steered = complete(body, OpenAiCompat.Kind.CHAT).at("/choices/0/message/content").asText();
+        String plain = complete(body.replace(",\"steering\":[" + spec + "]", ""), OpenAiCompat.Kind.CHAT)
+                .at("/choices/0/message/content").asText();
+        assertNotEquals(plain, steered);
     }
 
     @Test
