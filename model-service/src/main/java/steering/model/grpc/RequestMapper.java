@@ -157,6 +157,20 @@ final class RequestMapper {
         return model.tokenizer().encode(template.render(messages, generationPrompt), false);
     }
 
+    /** A tensor's values as floats, every one finite; errors name {@code field}. */
+    private static float[] finiteFloats(steering.v1.Tensor t, String field) {
+        float[] v;
+        try {
+            v = TensorCodec.toFloats(t);
+        } catch (IllegalArgumentException | ArithmeticException e) {
+            throw Errors.invalid(field, e.getMessage());
+        }
+        for (int j = 0; j < v.length; j++) {
+            if (!Float.isFinite(v[j])) throw Errors.invalid(field, "element " + j + " is " + v[j] + "; values must be finite");
+        }
+        return v;
+    }
+
     /** Interventions of a one-shot forward (Score, CaptureActivations): conditions belong to Generate. */
     List<Intervention> interventions(List<steering.v1.Intervention> wire, int promptLength) {
         Generation g = generation(wire, promptLength);
@@ -191,20 +205,12 @@ final class RequestMapper {
             throw Errors.invalid(field + ".hook.name", e.getMessage());
         }
         if (!c.hasDirection()) throw Errors.invalid(field + ".direction", "a direction of shape [" + cfg.dModel() + "] is required");
-        float[] direction;
-        try {
-            direction = TensorCodec.toFloats(c.getDirection());
-        } catch (IllegalArgumentException | ArithmeticException e) {
-            throw Errors.invalid(field + ".direction", e.getMessage());
-        }
+        float[] direction = finiteFloats(c.getDirection(), field + ".direction");
         if (direction.length != cfg.dModel() || c.getDirection().getShapeCount() != 1) {
             throw Errors.invalid(field + ".direction", "shape " + c.getDirection().getShapeList() + " is not [" + cfg.dModel() + "]");
         }
         double norm = 0;
-        for (int j = 0; j < direction.length; j++) {
-            if (!Float.isFinite(direction[j])) throw Errors.invalid(field + ".direction", "element " + j + " is " + direction[j] + "; values must be finite");
-            norm += (double) direction[j] * direction[j];
-        }
+        for (float x : direction) norm += (double) x * x;
         if (norm == 0) throw Errors.invalid(field + ".direction", "the direction is zero");
         if (!Double.isFinite(c.getThreshold()) || c.getThreshold() < -1 || c.getThreshold() > 1) {
             throw Errors.invalid(field + ".threshold", c.getThreshold() + " is outside [-1, 1] (it is compared with a cosine)");
@@ -225,12 +231,7 @@ final class RequestMapper {
             throw Errors.invalid(field + ".hook.name", e.getMessage());
         }
         if (!w.hasVector()) throw Errors.invalid(field + ".vector", "a vector of shape [" + cfg.dModel() + "] is required");
-        float[] v;
-        try {
-            v = TensorCodec.toFloats(w.getVector());
-        } catch (IllegalArgumentException | ArithmeticException e) {
-            throw Errors.invalid(field + ".vector", e.getMessage());
-        }
+        float[] v = finiteFloats(w.getVector(), field + ".vector");
         List<Long> shape = w.getVector().getShapeList();
         Intervention.Policy policy = switch (w.getPositions()) {
             case PROMPT_FRONT -> Intervention.Policy.PROMPT_FRONT;
@@ -262,9 +263,6 @@ final class RequestMapper {
         } else {
             throw Errors.invalid(field + ".vector", "shape " + shape + " does not fit d_model " + cfg.dModel()
                     + ": expected [" + cfg.dModel() + "] or [n, " + cfg.dModel() + "]");
-        }
-        for (int j = 0; j < v.length; j++) {
-            if (!Float.isFinite(v[j])) throw Errors.invalid(field + ".vector", "element " + j + " is " + v[j] + "; values must be finite");
         }
         double scale = w.hasScale() ? w.getScale() : 1.0;
         if (!Double.isFinite(scale) || Math.abs(scale) > 1e6) {
@@ -300,9 +298,6 @@ final class RequestMapper {
         } else {
             throw Errors.invalid(field + ".vector", "shape " + shape + " does not fit " + kind + ": expected ["
                     + cfg.dModel() + "]" + (kind == Intervention.Kind.ABLATE ? " or [k, " + cfg.dModel() + "] with k <= d_model" : ""));
-        }
-        for (int j = 0; j < v.length; j++) {
-            if (!Float.isFinite(v[j])) throw Errors.invalid(field + ".vector", "element " + j + " is " + v[j] + "; values must be finite");
         }
         if (w.hasScale()) {
             throw Errors.invalid(field + ".scale", "scale applies to ADD only; " + kind + " takes value (CLAMP, CAP) or nothing (ABLATE)");
