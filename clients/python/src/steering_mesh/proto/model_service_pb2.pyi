@@ -151,6 +151,50 @@ class ScoreResponse(_message.Message):
     prompt_tokens: int
     def __init__(self, token_ids: _Optional[_Iterable[int]] = ..., logprobs: _Optional[_Iterable[float]] = ..., total_logprob: _Optional[float] = ..., greedy_token_ids: _Optional[_Iterable[int]] = ..., prompt_tokens: _Optional[int] = ...) -> None: ...
 
+class GradientExample(_message.Message):
+    __slots__ = ("prompt", "continuation_text", "continuation_tokens", "multiplier")
+    PROMPT_FIELD_NUMBER: _ClassVar[int]
+    CONTINUATION_TEXT_FIELD_NUMBER: _ClassVar[int]
+    CONTINUATION_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    MULTIPLIER_FIELD_NUMBER: _ClassVar[int]
+    prompt: _common_pb2.Prompt
+    continuation_text: str
+    continuation_tokens: _common_pb2.TokenIds
+    multiplier: float
+    def __init__(self, prompt: _Optional[_Union[_common_pb2.Prompt, _Mapping]] = ..., continuation_text: _Optional[str] = ..., continuation_tokens: _Optional[_Union[_common_pb2.TokenIds, _Mapping]] = ..., multiplier: _Optional[float] = ...) -> None: ...
+
+class ScoreGradientsRequest(_message.Message):
+    __slots__ = ("examples", "interventions", "trainable")
+    EXAMPLES_FIELD_NUMBER: _ClassVar[int]
+    INTERVENTIONS_FIELD_NUMBER: _ClassVar[int]
+    TRAINABLE_FIELD_NUMBER: _ClassVar[int]
+    examples: _containers.RepeatedCompositeFieldContainer[GradientExample]
+    interventions: _containers.RepeatedCompositeFieldContainer[_common_pb2.Intervention]
+    trainable: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, examples: _Optional[_Iterable[_Union[GradientExample, _Mapping]]] = ..., interventions: _Optional[_Iterable[_Union[_common_pb2.Intervention, _Mapping]]] = ..., trainable: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class ExampleGradients(_message.Message):
+    __slots__ = ("token_ids", "logprobs", "total_logprob", "prompt_tokens", "gradients")
+    TOKEN_IDS_FIELD_NUMBER: _ClassVar[int]
+    LOGPROBS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_LOGPROB_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    GRADIENTS_FIELD_NUMBER: _ClassVar[int]
+    token_ids: _containers.RepeatedScalarFieldContainer[int]
+    logprobs: _containers.RepeatedScalarFieldContainer[float]
+    total_logprob: float
+    prompt_tokens: int
+    gradients: _containers.RepeatedCompositeFieldContainer[_common_pb2.Tensor]
+    def __init__(self, token_ids: _Optional[_Iterable[int]] = ..., logprobs: _Optional[_Iterable[float]] = ..., total_logprob: _Optional[float] = ..., prompt_tokens: _Optional[int] = ..., gradients: _Optional[_Iterable[_Union[_common_pb2.Tensor, _Mapping]]] = ...) -> None: ...
+
+class ScoreGradientsResponse(_message.Message):
+    __slots__ = ("examples", "summed_gradients")
+    EXAMPLES_FIELD_NUMBER: _ClassVar[int]
+    SUMMED_GRADIENTS_FIELD_NUMBER: _ClassVar[int]
+    examples: _containers.RepeatedCompositeFieldContainer[ExampleGradients]
+    summed_gradients: _containers.RepeatedCompositeFieldContainer[_common_pb2.Tensor]
+    def __init__(self, examples: _Optional[_Iterable[_Union[ExampleGradients, _Mapping]]] = ..., summed_gradients: _Optional[_Iterable[_Union[_common_pb2.Tensor, _Mapping]]] = ...) -> None: ...
+
 class PositionSelection(_message.Message):
     __slots__ = ("positions", "from_index", "exclude_bos")
     POSITIONS_FIELD_NUMBER: _ClassVar[int]

@@ -64,6 +64,11 @@ class ModelServiceStub:
                 request_serializer=steering_dot_v1_dot_model__service__pb2.CaptureActivationsRequest.SerializeToString,
                 response_deserializer=steering_dot_v1_dot_model__service__pb2.CaptureActivationsResponse.FromString,
                 _registered_method=True)
+        self.ScoreGradients = channel.unary_unary(
+                '/steering.v1.ModelService/ScoreGradients',
+                request_serializer=steering_dot_v1_dot_model__service__pb2.ScoreGradientsRequest.SerializeToString,
+                response_deserializer=steering_dot_v1_dot_model__service__pb2.ScoreGradientsResponse.FromString,
+                _registered_method=True)
 
 
 class ModelServiceServicer:
@@ -109,6 +114,15 @@ class ModelServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ScoreGradients(self, request, context):
+        """Continuation log-probs of a batch of examples under interventions, and the gradient of each example's total
+        log-prob with respect to every intervention marked trainable (autograd through the same forward as Score):
+        what a caller needs to train a steering vector with its own loss (vector-service's BiPO and RePS recipes).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ModelServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -141,6 +155,11 @@ def add_ModelServiceServicer_to_server(servicer, server):
                     servicer.CaptureActivations,
                     request_deserializer=steering_dot_v1_dot_model__service__pb2.CaptureActivationsRequest.FromString,
                     response_serializer=steering_dot_v1_dot_model__service__pb2.CaptureActivationsResponse.SerializeToString,
+            ),
+            'ScoreGradients': grpc.unary_unary_rpc_method_handler(
+                    servicer.ScoreGradients,
+                    request_deserializer=steering_dot_v1_dot_model__service__pb2.ScoreGradientsRequest.FromString,
+                    response_serializer=steering_dot_v1_dot_model__service__pb2.ScoreGradientsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -305,6 +324,33 @@ class ModelService:
             '/steering.v1.ModelService/CaptureActivations',
             steering_dot_v1_dot_model__service__pb2.CaptureActivationsRequest.SerializeToString,
             steering_dot_v1_dot_model__service__pb2.CaptureActivationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ScoreGradients(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/steering.v1.ModelService/ScoreGradients',
+            steering_dot_v1_dot_model__service__pb2.ScoreGradientsRequest.SerializeToString,
+            steering_dot_v1_dot_model__service__pb2.ScoreGradientsResponse.FromString,
             options,
             channel_credentials,
             insecure,

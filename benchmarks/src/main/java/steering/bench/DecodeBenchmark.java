@@ -121,15 +121,15 @@ public final class DecodeBenchmark {
             int[] prompt = model.tokenizer().encode(PROMPT, model.tokenizer().addsBosByDefault());
             if (o.interference()) {
                 interference(o, model, prompt, dtype, figures);
-                figures.get(figures.size() - 1).put("peak_rss_mb", peakRssBytes() / 1e6);
+                figures.get(figures.size() - 1).put("peak_rss_mb", Memory.peakRssBytes() / 1e6);
             } else {
                 throughput(o, model, prompt, steer, dtype, figures);
                 Map<String, Object> rss = figure(dtype, "peak_rss_mb");
-                rss.put("value", peakRssBytes() / 1e6);
+                rss.put("value", Memory.peakRssBytes() / 1e6);
                 figures.add(rss);
             }
             System.out.printf(Locale.ROOT, "%s %s: peak RSS %.0f MB; steering = one [%d] vector of norm %.0f at %s, "
-                    + "ALL positions%n", ENGINE, dtype, peakRssBytes() / 1e6, model.config().dModel(), STEER_NORM,
+                    + "ALL positions%n", ENGINE, dtype, Memory.peakRssBytes() / 1e6, model.config().dModel(), STEER_NORM,
                     steer.hook().name());
             model.close();
         }
@@ -282,13 +282,5 @@ public final class DecodeBenchmark {
         if (json.getParent() != null) Files.createDirectories(json.getParent());
         Files.writeString(json, Json.write(figures));
         System.err.println("wrote " + json);
-    }
-
-    /** VmHWM from /proc, in bytes. */
-    private static long peakRssBytes() throws Exception {
-        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-            if (line.startsWith("VmHWM:")) return Long.parseLong(line.replaceAll("\\D", "")) * 1024;
-        }
-        return -1;
     }
 }

@@ -1,6 +1,7 @@
 package steering.model.engine;
 
 import steering.model.loader.LoadedModel;
+import steering.model.runtime.DecoderTransformer;
 import steering.model.runtime.ForwardResult;
 import steering.model.runtime.ForwardStep;
 import steering.model.runtime.HookPoint;
@@ -18,6 +19,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Function;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -46,7 +48,8 @@ public final class GenerationEngine implements AutoCloseable {
         }
     }
 
-    private record OneShot(List<ForwardStep> steps, CompletableFuture<List<ForwardResult>> result) {}
+    /** A one-shot job: {@code tokens} is what the metrics count it as. */
+    private record OneShot(int tokens, Function<DecoderTransformer, ?> work, CompletableFuture<Object> result) {}
 
     private final class Running {
         final GenerationRequest request;
@@ -159,9 +162,20 @@ public final class GenerationEngine implements AutoCloseable {
 
     /** Runs a one-shot forward (no KV cache kept) between decode steps. */
     public CompletableFuture<List<ForwardResult>> forward(List<ForwardStep> steps) {
-        CompletableFuture<List<ForwardResult>> f = new CompletableFuture<>();
-        offer(new OneShot(steps, f));
-        return f;
+        return run(steps.stream().mapToInt(ForwardStep::length).sum(), m -> m.forward(steps, null));
+    }
+
+    /**
+     * Runs {@code work} on the engine thread between decode steps, with the model to itself (ScoreGradients: a
+     * forward and backward that must not share a step with the decodes, and whose autograd state is per thread).
+     *
+     * @param tokens the tokens it processes, for the metrics
+     */
+    @SuppressWarnings("unchecked")
+    public <T> CompletableFuture<T> run(int tokens, Function<DecoderTransformer, T> work) {
+        CompletableFuture<Object> f = new CompletableFuture<>();
+        offer(new OneShot(tokens, work, f));
+        return (CompletableFuture<T>) f;
     }
 
     private void offer(Object job) {
@@ -216,9 +230,9 @@ public final class GenerationEngine implements AutoCloseable {
             if (job instanceof OneShot o) {
                 try {
                     long start = System.nanoTime();
-                    List<ForwardResult> results = model.transformer().forward(o.steps, null);
-                    observer.onOneShot(o.steps.stream().mapToInt(ForwardStep::length).sum(), System.nanoTime() - start);
-                    o.result.complete(results);
+                    Object result = o.work.apply(model.transformer());
+                    observer.onOneShot(o.tokens, System.nanoTime() - start);
+                    o.result.complete(result);
                 } catch (Throwable t) {
                     o.result.completeExceptionally(t);
                 }

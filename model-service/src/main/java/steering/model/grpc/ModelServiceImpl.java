@@ -20,6 +20,7 @@ import steering.model.runtime.ForwardStep;
 import steering.model.runtime.HookPoint;
 import steering.model.runtime.Intervention;
 import steering.model.runtime.ModelConfig;
+import steering.model.runtime.VectorGradients;
 import steering.model.tokenizer.TextTokenizer;
 import steering.v1.*;
 
@@ -215,28 +216,12 @@ public class ModelServiceImpl implements ModelServiceGrpc.AsyncService, Bindable
     public void score(ScoreRequest request, StreamObserver<ScoreResponse> out) {
         try {
             ready();
-            if (request.hasContinuationText()) mapper.checkText(request.getContinuationText(), "continuation_text");
-            int[] prompt = mapper.promptIds(request.getPrompt(), "prompt", true);
-            if (prompt.length == 0) {
-                if (cfg.bosTokenId() < 0) throw Errors.invalid("prompt", "this model has no BOS token, so the prompt must not be empty");
-                prompt = new int[]{cfg.bosTokenId()};
-            }
-            int[] continuation = switch (request.getContinuationCase()) {
-                case CONTINUATION_TEXT -> model.tokenizer().encode(request.getContinuationText(), false);
-                case CONTINUATION_TOKENS -> mapper.promptIds(Prompt.newBuilder().setTokens(request.getContinuationTokens()).build(),
-                        "continuation_tokens", true);
-                case CONTINUATION_NOT_SET -> new int[0];
-            };
-            if (continuation.length == 0) throw Errors.invalid("continuation", "the continuation is empty: nothing to score");
-            int total = prompt.length + continuation.length;
-            if (total > mapper.maxRequestTokens()) {
-                throw Errors.invalid("continuation", "prompt + continuation have " + total + " tokens, the limit is " + mapper.maxRequestTokens());
-            }
+            Scored text = scored(request.getPrompt(), request.hasContinuationText() ? request.getContinuationText() : null,
+                    request.hasContinuationTokens() ? request.getContinuationTokens() : null, "");
+            int[] prompt = text.prompt();
+            int[] continuation = text.continuation();
             List<Intervention> interventions = mapper.interventions(request.getInterventionsList(), prompt.length);
-            int[] all = new int[total];
-            System.arraycopy(prompt, 0, all, 0, prompt.length);
-            System.arraycopy(continuation, 0, all, prompt.length, continuation.length);
-            ForwardResult r = engine.forward(List.of(new ForwardStep(all, 0, -1, interventions, prompt.length - 1, Set.of())))
+            ForwardResult r = engine.forward(List.of(new ForwardStep(text.all(), 0, -1, interventions, prompt.length - 1, Set.of())))
                     .join().get(0);
             ScoreResponse.Builder b = ScoreResponse.newBuilder().setPromptTokens(prompt.length);
             double totalLogprob = 0;
@@ -253,6 +238,124 @@ public class ModelServiceImpl implements ModelServiceGrpc.AsyncService, Bindable
         } catch (Throwable t) {
             out.onError(Errors.toStatus(t));
         }
+    }
+
+    /** A scored example's tokens: the prompt (BOS alone when empty) and the continuation after it. */
+    private record Scored(int[] prompt, int[] continuation) {
+        int[] all() {
+            int[] all = java.util.Arrays.copyOf(prompt, prompt.length + continuation.length);
+            System.arraycopy(continuation, 0, all, prompt.length, continuation.length);
+            return all;
+        }
+    }
+
+    /** Score's and ScoreGradients' prompt + continuation; {@code prefix} names the example in error messages. */
+    private Scored scored(Prompt promptMessage, String continuationText, TokenIds continuationTokens, String prefix) {
+        if (continuationText != null) mapper.checkText(continuationText, prefix + "continuation_text");
+        int[] prompt = mapper.promptIds(promptMessage, prefix + "prompt", true);
+        if (prompt.length == 0) {
+            if (cfg.bosTokenId() < 0) throw Errors.invalid(prefix + "prompt", "this model has no BOS token, so the prompt must not be empty");
+            prompt = new int[]{cfg.bosTokenId()};
+        }
+        int[] continuation = continuationText != null ? model.tokenizer().encode(continuationText, false)
+                : continuationTokens != null ? mapper.promptIds(Prompt.newBuilder().setTokens(continuationTokens).build(),
+                        prefix + "continuation_tokens", true)
+                : new int[0];
+        if (continuation.length == 0) throw Errors.invalid(prefix + "continuation", "the continuation is empty: nothing to score");
+        int total = prompt.length + continuation.length;
+        if (total > mapper.maxRequestTokens()) {
+            throw Errors.invalid(prefix + "continuation", "prompt + continuation have " + total + " tokens, the limit is " + mapper.maxRequestTokens());
+        }
+        return new Scored(prompt, continuation);
+    }
+
+    /** ScoreGradients' bounds: the autograd graph of 4,096 tokens on SmolLM2 stays near 1 GB (docs/model-service.md). */
+    static final int MAX_GRADIENT_EXAMPLES = 64;
+    static final int MAX_GRADIENT_TOKENS = 4096;
+
+    @Override
+    public void scoreGradients(ScoreGradientsRequest request, StreamObserver<ScoreGradientsResponse> out) {
+        try {
+            ready();
+            int n = request.getExamplesCount();
+            if (n == 0) throw Errors.invalid("examples", "at least one example is required");
+            RequestMapper.checkCount(n, MAX_GRADIENT_EXAMPLES, "examples", "examples");
+            List<Integer> trainable = trainableIndices(request);
+            List<VectorGradients.Example> examples = new ArrayList<>(n);
+            int tokens = 0;
+            for (int i = 0; i < n; i++) {
+                GradientExample ex = request.getExamples(i);
+                String prefix = "examples[" + i + "].";
+                Scored text = scored(ex.getPrompt(), ex.hasContinuationText() ? ex.getContinuationText() : null,
+                        ex.hasContinuationTokens() ? ex.getContinuationTokens() : null, prefix);
+                tokens += text.prompt().length + text.continuation().length;
+                if (tokens > MAX_GRADIENT_TOKENS) {
+                    throw Errors.invalid("examples", "the examples up to examples[" + i + "] hold " + tokens
+                            + " tokens, the limit is " + MAX_GRADIENT_TOKENS);
+                }
+                double multiplier = ex.hasMultiplier() ? ex.getMultiplier() : 1.0;
+                if (!Double.isFinite(multiplier)) throw Errors.invalid(prefix + "multiplier", multiplier + " is not finite");
+                List<Intervention> all = mapper.interventions(request.getInterventionsList(), text.prompt().length);
+                List<Intervention> fixed = new ArrayList<>();
+                for (int j = 0; j < all.size(); j++) if (!trainable.contains(j)) fixed.add(all.get(j));
+                List<Intervention> trained = new ArrayList<>(); // in the order of `trainable`
+                for (int j : trainable) trained.add(all.get(j));
+                examples.add(new VectorGradients.Example(text.all(), text.prompt().length, fixed, trained, (float) multiplier));
+            }
+            VectorGradients.Result r = engine.run(tokens, m -> VectorGradients.compute(m, examples)).join();
+            ScoreGradientsResponse.Builder b = ScoreGradientsResponse.newBuilder();
+            int d = cfg.dModel();
+            double[][] sums = new double[trainable.size()][d];
+            for (int i = 0; i < n; i++) {
+                VectorGradients.Example ex = examples.get(i);
+                ExampleGradients.Builder eb = ExampleGradients.newBuilder().setPromptTokens(ex.promptLength());
+                double total = 0;
+                for (int t = 0; t < r.logprobs()[i].length; t++) {
+                    eb.addTokenIds(ex.tokens()[ex.promptLength() + t]).addLogprobs(r.logprobs()[i][t]);
+                    total += r.logprobs()[i][t];
+                }
+                for (int j = 0; j < trainable.size(); j++) {
+                    float[] g = r.gradients()[j][i];
+                    for (int c = 0; c < d; c++) sums[j][c] += g[c];
+                    eb.addGradients(TensorCodec.ofFloats(g, d));
+                }
+                b.addExamples(eb.setTotalLogprob(total));
+            }
+            for (double[] sum : sums) {
+                float[] f = new float[d];
+                for (int c = 0; c < d; c++) f[c] = (float) sum[c];
+                b.addSummedGradients(TensorCodec.ofFloats(f, d));
+            }
+            out.onNext(b.build());
+            out.onCompleted();
+        } catch (Throwable t) {
+            out.onError(Errors.toStatus(t));
+        }
+    }
+
+    /** The request's trainable interventions: distinct, in range, ADDs of one [d_model] row. */
+    private List<Integer> trainableIndices(ScoreGradientsRequest request) {
+        if (request.getTrainableCount() == 0) {
+            throw Errors.invalid("trainable", "no intervention is marked trainable: name at least one index into interventions");
+        }
+        List<Integer> out = new ArrayList<>();
+        for (int i = 0; i < request.getTrainableCount(); i++) {
+            int j = request.getTrainable(i);
+            String field = "trainable[" + i + "]";
+            if (j < 0 || j >= request.getInterventionsCount()) {
+                throw Errors.invalid(field, j + " is outside [0, " + (request.getInterventionsCount() - 1) + "] (the interventions' indices)");
+            }
+            if (out.contains(j)) throw Errors.invalid(field, "intervention " + j + " is named twice");
+            steering.v1.Intervention iv = request.getInterventions(j);
+            if (iv.getKind() != InterventionKind.ADD) {
+                throw Errors.invalid("interventions[" + j + "].kind", "a trainable intervention must be an ADD, got " + iv.getKind());
+            }
+            if (iv.getVector().getShapeCount() != 1) {
+                throw Errors.invalid("interventions[" + j + "].vector.shape", "a trainable vector must be [d_model] (one row)");
+            }
+            out.add(j);
+        }
+        return out;
     }
 
     static float logSoftmaxAt(float[] logits, int offset, int vocab, int token) {

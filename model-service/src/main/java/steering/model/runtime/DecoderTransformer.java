@@ -120,10 +120,43 @@ public final class DecoderTransformer implements AutoCloseable {
      * prefill chunk at the cost of a few more rows in each product.
      */
     public List<ForwardResult> forward(List<ForwardStep> steps, KvCache cache) {
-        int n = 0;
+        reserve(steps, cache); // outside the step's scope: a grown cache must outlive it
+        try (NDScope ignored = new NDScope()) {
+            Pass pass = pass(steps, cache, Map.of());
+            return logits(pass.out(), steps, pass.rowStart(), pass.captured());
+        }
+    }
+
+    /**
+     * Log-probs of target tokens as a tensor autograd can differentiate (ScoreGradients): the forward of
+     * {@link #forward} without a cache, with {@code trainable} added at each hook site together with the steps' own
+     * ADDs. A trainable addition is a packed [N, d] tensor built from vectors that collect gradients, so one backward
+     * of the result gives d log p / d vector. The caller opens the NDScope (and the gradient collector) the result
+     * lives in; steps must have no cache slot.
+     *
+     * @param rows    for each target, the packed row whose logits predict it (the row of the token before it)
+     * @param targets the target token of each row
+     * @return [rows.length] float32: log p(target | everything before it)
+     */
+    public NDArray targetLogprobs(List<ForwardStep> steps, Map<Integer, NDArray> trainable, long[] rows, long[] targets) {
+        for (ForwardStep s : steps) {
+            if (s.slot() >= 0) throw new IllegalArgumentException("target log-probs take one-shot steps (no cache slot)");
+        }
+        reserve(steps, null);
+        Pass pass = pass(steps, null, trainable);
+        NDArray picked = pass.out().get(new NDIndex("{}", manager.create(rows)));
+        NDArray logits = softcap(project(rmsNorm(picked, w.finalNorm()), w.outputHead(), null, null, true),
+                opt.finalLogitSoftcap());
+        return logits.logSoftmax(-1).gather(manager.create(targets).reshape(targets.length, 1), 1).reshape(targets.length);
+    }
+
+    /** The final residual stream of a forward pass ([N, d]), where each step's rows start, and what hooks read. */
+    private record Pass(NDArray out, int[] rowStart, List<Map<HookPoint, float[]>> captured) {}
+
+    /** Checks the steps fit the context and grows the cache to hold them. */
+    private void reserve(List<ForwardStep> steps, KvCache cache) {
         int maxEnd = 0;
         for (ForwardStep s : steps) {
-            n += s.length();
             maxEnd = Math.max(maxEnd, s.startPosition() + s.length());
             if (s.slot() >= 0 && cache == null) throw new IllegalArgumentException("a step with a slot needs a cache");
         }
@@ -131,77 +164,82 @@ public final class DecoderTransformer implements AutoCloseable {
             throw new IllegalArgumentException("positions up to " + maxEnd + " exceed the context length " + cfg.contextLength());
         }
         if (cache != null) cache.ensureCapacity(maxEnd);
+    }
+
+    /** Embedding and blocks (after {@link #reserve}); the arrays it returns live in the caller's NDScope. */
+    private Pass pass(List<ForwardStep> steps, KvCache cache, Map<Integer, NDArray> trainable) {
+        int n = 0;
+        for (ForwardStep s : steps) n += s.length();
         int decodeCount = leadingDecodes(steps);
 
-        try (NDScope ignored = new NDScope()) {
-            long[] ids = new long[n];
-            long[] positions = new long[n];
-            int[] rowStart = new int[steps.size()];
-            int r = 0;
-            for (int b = 0; b < steps.size(); b++) {
-                ForwardStep s = steps.get(b);
-                rowStart[b] = r;
-                for (int t = 0; t < s.length(); t++) {
-                    ids[r] = s.tokens()[t];
-                    positions[r++] = s.startPosition() + t;
-                }
+        long[] ids = new long[n];
+        long[] positions = new long[n];
+        int[] rowStart = new int[steps.size()];
+        int r = 0;
+        for (int b = 0; b < steps.size(); b++) {
+            ForwardStep s = steps.get(b);
+            rowStart[b] = r;
+            for (int t = 0; t < s.length(); t++) {
+                ids[r] = s.tokens()[t];
+                positions[r++] = s.startPosition() + t;
             }
-            NDArray posIdx = manager.create(positions);
-            NDArray[] cos = new NDArray[2];
-            NDArray[] sin = new NDArray[2];
-            for (int kind = GLOBAL; kind <= LOCAL; kind++) {
-                int table = ropeCos[kind] == null ? GLOBAL : kind;
-                if (kind == LOCAL && table == GLOBAL) {
-                    cos[LOCAL] = cos[GLOBAL];
-                    sin[LOCAL] = sin[GLOBAL];
-                    continue;
-                }
-                cos[kind] = ropeCos[table].get(new NDIndex("{}", posIdx)).reshape(n, 1, cfg.headDim());
-                sin[kind] = ropeSin[table].get(new NDIndex("{}", posIdx)).reshape(n, 1, cfg.headDim());
-            }
-            NDArray x = w.embedding().get(new NDIndex("{}", manager.create(ids)));
-            if (lowPrecision) x = x.toType(DataType.FLOAT32, false);
-            if (opt.embeddingScale() != 1f) x = x.mul(opt.embeddingScale());
-
-            Map<Integer, NDArray> additions = decodeCount > 0 && decodeCount == steps.size()
-                    ? cache.decodeSteering().additions(steps)
-                    : Steering.additions(steps, n, cfg.dModel(), manager);
-            Map<Integer, List<Integer>> captureSites = captureSites(steps);
-            List<Map<HookPoint, float[]>> captured = new ArrayList<>();
-            for (int b = 0; b < steps.size(); b++) captured.add(new HashMap<>());
-            DecodeWindow[] windows = null;
-            if (decodeCount > 0) {
-                List<ForwardStep> decodes = steps.subList(0, decodeCount);
-                DecodeWindow global = decodeWindow(decodes, false);
-                windows = new DecodeWindow[]{global, anySliding ? decodeWindow(decodes, true) : global};
-            }
-
-            // a lone generation's decode step multiplies the 8-bit copies (one-shots keep the compute dtype)
-            boolean int8 = n == 1 && steps.get(0).slot() >= 0 && w.outputHead8() != null;
-            boolean[] projectionSites = new boolean[3 * cfg.nLayers()];
-            for (ForwardStep fs : steps) {
-                for (Intervention iv : fs.interventions()) {
-                    if (iv.kind() != Intervention.Kind.ADD) projectionSites[iv.hook().ordinal()] = true;
-                }
-            }
-            Step step = new Step(steps, rowStart, n, cos, sin, decodeCount, windows, cache, additions, captureSites,
-                    captured, int8, projectionSites);
-            boolean countOps = Boolean.getBoolean("steering.countOps");
-            for (int l = 0; l < w.layers().length; l++) {
-                // each layer's intermediates are freed when the layer ends, not when the step ends: a long prefill
-                // would otherwise hold every layer's activations at once (hundreds of MB for 256 tokens)
-                NDArray input = x;
-                try (NDScope layerScope = new NDScope()) {
-                    int before = countOps && l == 0 ? manager.getManagedArrays().size() : 0;
-                    x = block(l, input, step);
-                    if (countOps && l == 0) lastBlockOps = manager.getManagedArrays().size() - before;
-                    NDScope.unregister(x);
-                }
-                if (l > 0) input.close(); // the previous block's output, kept alive by hand (block 0's is the embedding)
-            }
-            NDScope.register(x); // back under the step's scope
-            return logits(x, steps, rowStart, captured);
         }
+        NDArray posIdx = manager.create(positions);
+        NDArray[] cos = new NDArray[2];
+        NDArray[] sin = new NDArray[2];
+        for (int kind = GLOBAL; kind <= LOCAL; kind++) {
+            int table = ropeCos[kind] == null ? GLOBAL : kind;
+            if (kind == LOCAL && table == GLOBAL) {
+                cos[LOCAL] = cos[GLOBAL];
+                sin[LOCAL] = sin[GLOBAL];
+                continue;
+            }
+            cos[kind] = ropeCos[table].get(new NDIndex("{}", posIdx)).reshape(n, 1, cfg.headDim());
+            sin[kind] = ropeSin[table].get(new NDIndex("{}", posIdx)).reshape(n, 1, cfg.headDim());
+        }
+        NDArray x = w.embedding().get(new NDIndex("{}", manager.create(ids)));
+        if (lowPrecision) x = x.toType(DataType.FLOAT32, false);
+        if (opt.embeddingScale() != 1f) x = x.mul(opt.embeddingScale());
+
+        Map<Integer, NDArray> additions = decodeCount > 0 && decodeCount == steps.size()
+                ? cache.decodeSteering().additions(steps)
+                : Steering.additions(steps, n, cfg.dModel(), manager);
+        Map<Integer, List<Integer>> captureSites = captureSites(steps);
+        List<Map<HookPoint, float[]>> captured = new ArrayList<>();
+        for (int b = 0; b < steps.size(); b++) captured.add(new HashMap<>());
+        DecodeWindow[] windows = null;
+        if (decodeCount > 0) {
+            List<ForwardStep> decodes = steps.subList(0, decodeCount);
+            DecodeWindow global = decodeWindow(decodes, false);
+            windows = new DecodeWindow[]{global, anySliding ? decodeWindow(decodes, true) : global};
+        }
+
+        // a lone generation's decode step multiplies the 8-bit copies (one-shots keep the compute dtype)
+        boolean int8 = n == 1 && steps.get(0).slot() >= 0 && w.outputHead8() != null;
+        boolean[] projectionSites = new boolean[3 * cfg.nLayers()];
+        for (ForwardStep fs : steps) {
+            for (Intervention iv : fs.interventions()) {
+                if (iv.kind() != Intervention.Kind.ADD) projectionSites[iv.hook().ordinal()] = true;
+            }
+        }
+        Step step = new Step(steps, rowStart, n, cos, sin, decodeCount, windows, cache, additions, trainable,
+                captureSites, captured, int8, projectionSites, !trainable.isEmpty());
+        boolean countOps = Boolean.getBoolean("steering.countOps");
+        for (int l = 0; l < w.layers().length; l++) {
+            // each layer's intermediates are freed when the layer ends, not when the step ends: a long prefill
+            // would otherwise hold every layer's activations at once (hundreds of MB for 256 tokens). Autograd
+            // keeps what a backward needs by itself: closing a handle here does not free a tensor the graph saved.
+            NDArray input = x;
+            try (NDScope layerScope = new NDScope()) {
+                int before = countOps && l == 0 ? manager.getManagedArrays().size() : 0;
+                x = block(l, input, step);
+                if (countOps && l == 0) lastBlockOps = manager.getManagedArrays().size() - before;
+                NDScope.unregister(x);
+            }
+            if (l > 0) input.close(); // the previous block's output, kept alive by hand (block 0's is the embedding)
+        }
+        NDScope.register(x); // back under the caller's scope
+        return new Pass(x, rowStart, captured);
     }
 
     /**
@@ -215,8 +253,8 @@ public final class DecoderTransformer implements AutoCloseable {
     /** What every block of one forward step shares; steps [0, decodeCount) are batched decodes in slots 0..B-1. */
     private record Step(List<ForwardStep> steps, int[] rowStart, int n, NDArray[] cos, NDArray[] sin, int decodeCount,
                         DecodeWindow[] windows, KvCache cache, Map<Integer, NDArray> additions,
-                        Map<Integer, List<Integer>> captureSites, List<Map<HookPoint, float[]>> captured,
-                        boolean int8, boolean[] projectionSites) {}
+                        Map<Integer, NDArray> trainable, Map<Integer, List<Integer>> captureSites, List<Map<HookPoint, float[]>> captured,
+                        boolean int8, boolean[] projectionSites, boolean differentiable) {}
 
     /** Block l: attention then MLP, each added to the residual stream, with the hook sites between them. */
     private NDArray block(int l, NDArray x, Step s) {
@@ -225,7 +263,8 @@ public final class DecoderTransformer implements AutoCloseable {
         int kind = lw.sliding() ? LOCAL : GLOBAL;
         x = hook(x, new HookPoint(l, HookPoint.Site.PRE), s);
         boolean i8 = s.int8();
-        NDArray qkv = float32(project(rmsNorm(x, lw.attnNorm()), lw.wQkv(), lw.bQkv(), i8 ? lw.wQkv8() : null));
+        boolean f32 = s.differentiable();
+        NDArray qkv = float32(project(rmsNorm(x, lw.attnNorm()), lw.wQkv(), lw.bQkv(), i8 ? lw.wQkv8() : null, f32));
         NDArray qk = qkv.get(qkCols).reshape(n, cfg.nHeads() + cfg.nKvHeads(), cfg.headDim());
         if (lw.qkNorm() != null) qk = rmsNorm(qk, lw.qkNorm());
         qk = rope(qk, s.cos()[kind], s.sin()[kind]);
@@ -233,15 +272,15 @@ public final class DecoderTransformer implements AutoCloseable {
         NDArray k = qk.get(kHeads);
         NDArray v = qkv.get(vCols).reshape(n, cfg.nKvHeads(), cfg.headDim());
         NDArray attn = attend(l, q, k, v, s, lw.sliding());
-        NDArray attnOut = project(attn, lw.wOut(), null, i8 ? lw.wOut8() : null);
+        NDArray attnOut = project(attn, lw.wOut(), null, i8 ? lw.wOut8() : null, f32);
         if (lw.postAttnNorm() != null) attnOut = rmsNorm(float32(attnOut), lw.postAttnNorm());
         x = x.add(attnOut); // a float16 term is promoted: the residual stream stays float32
         x = hook(x, new HookPoint(l, HookPoint.Site.MID), s);
-        NDArray gateUp = project(rmsNorm(x, lw.mlpNorm()), lw.wGateUp(), null, i8 ? lw.wGateUp8() : null);
+        NDArray gateUp = project(rmsNorm(x, lw.mlpNorm()), lw.wGateUp(), null, i8 ? lw.wGateUp8() : null, f32);
         NDArray gate = gateUp.get(gateCols);
         NDArray up = gateUp.get(upCols);
         // gate and up stay in the compute dtype
-        NDArray mlpOut = project(activate(gate).mul(up), lw.wDown(), null, i8 ? lw.wDown8() : null);
+        NDArray mlpOut = project(activate(gate).mul(up), lw.wDown(), null, i8 ? lw.wDown8() : null, f32);
         if (lw.postMlpNorm() != null) mlpOut = rmsNorm(float32(mlpOut), lw.postMlpNorm());
         x = x.add(mlpOut);
         return hook(x, new HookPoint(l, HookPoint.Site.POST), s);
@@ -251,14 +290,21 @@ public final class DecoderTransformer implements AutoCloseable {
      * x [N, in] times a [out, in] weight (plus bias), as PyTorch's linear, in the compute dtype: a float32 input is
      * cast down first, and the product stays in the compute dtype (callers cast up with {@link #float32} where the
      * next op needs float32; an add into the float32 residual stream promotes by itself).
+     *
+     * <p>With {@code float32Weights} (the differentiable forward) the weight is cast up instead and the product is
+     * float32: DJL's dtype cast runs under PyTorch's NoGradGuard, so casting the activations would cut the autograd
+     * graph, while the weights need no gradient.
      */
-    private NDArray project(NDArray x, NDArray weight, NDArray bias, Int8Matrix int8) {
+    private NDArray project(NDArray x, NDArray weight, NDArray bias, Int8Matrix int8, boolean float32Weights) {
         if (int8 != null) {
             // one row: the 8-bit product in Java reads a quarter of float32's bytes (Int8Matrix says why)
             NDArray out = manager.create(int8.multiply(float32(x).toFloatArray()), new Shape(1, int8.rows()));
             return bias == null ? out : out.add(bias);
         }
         if (!lowPrecision) return Linear.linear(x, weight, bias).head();
+        if (float32Weights) {
+            return Linear.linear(x, weight.toType(DataType.FLOAT32, false), bias == null ? null : float32(bias)).head();
+        }
         NDArray in = x.getDataType() == w.computeType() ? x : x.toType(w.computeType(), false);
         NDArray out = Linear.linear(in, weight, null).head();
         return bias == null ? out : out.add(bias); // a float32 bias promotes the sum to float32
@@ -301,6 +347,8 @@ public final class DecoderTransformer implements AutoCloseable {
     private NDArray hook(NDArray x, HookPoint site, Step s) {
         NDArray add = s.additions().get(site.ordinal());
         if (add != null) x = x.add(add);
+        NDArray trained = s.trainable().get(site.ordinal());
+        if (trained != null) x = x.add(trained);
         if (s.projectionSites()[site.ordinal()]) {
             x = Projections.apply(x, site.ordinal(), s.steps(), s.rowStart(), s.n(), manager);
         }
@@ -452,7 +500,7 @@ public final class DecoderTransformer implements AutoCloseable {
             long[] idx = rows.stream().mapToLong(Long::longValue).toArray();
             NDArray picked = idx.length == x.getShape().get(0) ? x : x.get(new NDIndex("{}", manager.create(idx)));
             Int8Matrix head8 = idx.length == 1 && steps.size() == 1 && steps.get(0).slot() >= 0 ? w.outputHead8() : null;
-            all = softcap(float32(project(rmsNorm(picked, w.finalNorm()), w.outputHead(), null, head8)),
+            all = softcap(float32(project(rmsNorm(picked, w.finalNorm()), w.outputHead(), null, head8, false)),
                     opt.finalLogitSoftcap()).toFloatArray();
         }
         List<ForwardResult> results = new ArrayList<>(steps.size());
