@@ -21,6 +21,13 @@ class VectorMethod(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     VECTOR_METHOD_SAE_TS: _ClassVar[VectorMethod]
     VECTOR_METHOD_FGAA: _ClassVar[VectorMethod]
     VECTOR_METHOD_IMPORTED: _ClassVar[VectorMethod]
+    VECTOR_METHOD_TRAINED: _ClassVar[VectorMethod]
+
+class TrainingObjective(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TRAINING_OBJECTIVE_UNSPECIFIED: _ClassVar[TrainingObjective]
+    TRAINING_OBJECTIVE_BIPO: _ClassVar[TrainingObjective]
+    TRAINING_OBJECTIVE_REPS_NEGATED_FACTOR: _ClassVar[TrainingObjective]
 
 class VectorFileFormat(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -35,9 +42,109 @@ VECTOR_METHOD_SAE_DECODER: VectorMethod
 VECTOR_METHOD_SAE_TS: VectorMethod
 VECTOR_METHOD_FGAA: VectorMethod
 VECTOR_METHOD_IMPORTED: VectorMethod
+VECTOR_METHOD_TRAINED: VectorMethod
+TRAINING_OBJECTIVE_UNSPECIFIED: TrainingObjective
+TRAINING_OBJECTIVE_BIPO: TrainingObjective
+TRAINING_OBJECTIVE_REPS_NEGATED_FACTOR: TrainingObjective
 VECTOR_FILE_FORMAT_UNSPECIFIED: VectorFileFormat
 VECTOR_FILE_FORMAT_SAFETENSORS: VectorFileFormat
 VECTOR_FILE_FORMAT_GGUF: VectorFileFormat
+
+class PreferencePair(_message.Message):
+    __slots__ = ("prompt", "positive", "negative")
+    PROMPT_FIELD_NUMBER: _ClassVar[int]
+    POSITIVE_FIELD_NUMBER: _ClassVar[int]
+    NEGATIVE_FIELD_NUMBER: _ClassVar[int]
+    prompt: str
+    positive: str
+    negative: str
+    def __init__(self, prompt: _Optional[str] = ..., positive: _Optional[str] = ..., negative: _Optional[str] = ...) -> None: ...
+
+class SentencePairs(_message.Message):
+    __slots__ = ("positive", "negative", "prompts")
+    POSITIVE_FIELD_NUMBER: _ClassVar[int]
+    NEGATIVE_FIELD_NUMBER: _ClassVar[int]
+    PROMPTS_FIELD_NUMBER: _ClassVar[int]
+    positive: _containers.RepeatedScalarFieldContainer[str]
+    negative: _containers.RepeatedScalarFieldContainer[str]
+    prompts: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, positive: _Optional[_Iterable[str]] = ..., negative: _Optional[_Iterable[str]] = ..., prompts: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class TrainedRecipe(_message.Message):
+    __slots__ = ("hook", "objective", "pairs", "sentences", "dataset", "max_items", "prompt_template", "positions", "beta", "steps", "learning_rate", "batch_size", "max_norm", "seed", "held_out_fraction", "eval_every", "patience", "factors")
+    HOOK_FIELD_NUMBER: _ClassVar[int]
+    OBJECTIVE_FIELD_NUMBER: _ClassVar[int]
+    PAIRS_FIELD_NUMBER: _ClassVar[int]
+    SENTENCES_FIELD_NUMBER: _ClassVar[int]
+    DATASET_FIELD_NUMBER: _ClassVar[int]
+    MAX_ITEMS_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    POSITIONS_FIELD_NUMBER: _ClassVar[int]
+    BETA_FIELD_NUMBER: _ClassVar[int]
+    STEPS_FIELD_NUMBER: _ClassVar[int]
+    LEARNING_RATE_FIELD_NUMBER: _ClassVar[int]
+    BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
+    MAX_NORM_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    HELD_OUT_FRACTION_FIELD_NUMBER: _ClassVar[int]
+    EVAL_EVERY_FIELD_NUMBER: _ClassVar[int]
+    PATIENCE_FIELD_NUMBER: _ClassVar[int]
+    FACTORS_FIELD_NUMBER: _ClassVar[int]
+    hook: _common_pb2.HookPoint
+    objective: TrainingObjective
+    pairs: _containers.RepeatedCompositeFieldContainer[PreferencePair]
+    sentences: SentencePairs
+    dataset: str
+    max_items: int
+    prompt_template: str
+    positions: _common_pb2.PositionPolicy
+    beta: float
+    steps: int
+    learning_rate: float
+    batch_size: int
+    max_norm: float
+    seed: int
+    held_out_fraction: float
+    eval_every: int
+    patience: int
+    factors: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, hook: _Optional[_Union[_common_pb2.HookPoint, _Mapping]] = ..., objective: _Optional[_Union[TrainingObjective, str]] = ..., pairs: _Optional[_Iterable[_Union[PreferencePair, _Mapping]]] = ..., sentences: _Optional[_Union[SentencePairs, _Mapping]] = ..., dataset: _Optional[str] = ..., max_items: _Optional[int] = ..., prompt_template: _Optional[str] = ..., positions: _Optional[_Union[_common_pb2.PositionPolicy, str]] = ..., beta: _Optional[float] = ..., steps: _Optional[int] = ..., learning_rate: _Optional[float] = ..., batch_size: _Optional[int] = ..., max_norm: _Optional[float] = ..., seed: _Optional[int] = ..., held_out_fraction: _Optional[float] = ..., eval_every: _Optional[int] = ..., patience: _Optional[int] = ..., factors: _Optional[_Iterable[float]] = ...) -> None: ...
+
+class TrainingReport(_message.Message):
+    __slots__ = ("objective", "beta", "learning_rate", "batch_size", "steps_run", "seed", "train_pairs", "held_out_pairs", "loss", "held_out_steps", "held_out_loss", "best_step", "held_out_accuracy", "held_out_positive_gain", "wall_seconds", "early_stopped")
+    OBJECTIVE_FIELD_NUMBER: _ClassVar[int]
+    BETA_FIELD_NUMBER: _ClassVar[int]
+    LEARNING_RATE_FIELD_NUMBER: _ClassVar[int]
+    BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
+    STEPS_RUN_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    TRAIN_PAIRS_FIELD_NUMBER: _ClassVar[int]
+    HELD_OUT_PAIRS_FIELD_NUMBER: _ClassVar[int]
+    LOSS_FIELD_NUMBER: _ClassVar[int]
+    HELD_OUT_STEPS_FIELD_NUMBER: _ClassVar[int]
+    HELD_OUT_LOSS_FIELD_NUMBER: _ClassVar[int]
+    BEST_STEP_FIELD_NUMBER: _ClassVar[int]
+    HELD_OUT_ACCURACY_FIELD_NUMBER: _ClassVar[int]
+    HELD_OUT_POSITIVE_GAIN_FIELD_NUMBER: _ClassVar[int]
+    WALL_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    EARLY_STOPPED_FIELD_NUMBER: _ClassVar[int]
+    objective: TrainingObjective
+    beta: float
+    learning_rate: float
+    batch_size: int
+    steps_run: int
+    seed: int
+    train_pairs: int
+    held_out_pairs: int
+    loss: _containers.RepeatedScalarFieldContainer[float]
+    held_out_steps: _containers.RepeatedScalarFieldContainer[int]
+    held_out_loss: _containers.RepeatedScalarFieldContainer[float]
+    best_step: int
+    held_out_accuracy: float
+    held_out_positive_gain: float
+    wall_seconds: float
+    early_stopped: bool
+    def __init__(self, objective: _Optional[_Union[TrainingObjective, str]] = ..., beta: _Optional[float] = ..., learning_rate: _Optional[float] = ..., batch_size: _Optional[int] = ..., steps_run: _Optional[int] = ..., seed: _Optional[int] = ..., train_pairs: _Optional[int] = ..., held_out_pairs: _Optional[int] = ..., loss: _Optional[_Iterable[float]] = ..., held_out_steps: _Optional[_Iterable[int]] = ..., held_out_loss: _Optional[_Iterable[float]] = ..., best_step: _Optional[int] = ..., held_out_accuracy: _Optional[float] = ..., held_out_positive_gain: _Optional[float] = ..., wall_seconds: _Optional[float] = ..., early_stopped: _Optional[bool] = ...) -> None: ...
 
 class WeightedFeature(_message.Message):
     __slots__ = ("feature", "weight")
@@ -184,7 +291,7 @@ class ImportFileRecipe(_message.Message):
     def __init__(self, data: _Optional[bytes] = ..., format: _Optional[_Union[VectorFileFormat, str]] = ..., gguf_layer: _Optional[int] = ..., hook: _Optional[_Union[_common_pb2.HookPoint, _Mapping]] = ...) -> None: ...
 
 class BuildVectorRequest(_message.Message):
-    __slots__ = ("vector_id", "actadd", "caa", "caa_mean", "sae_decoder", "sae_ts", "fgaa", "raw", "file", "save", "overwrite", "description", "labels")
+    __slots__ = ("vector_id", "actadd", "caa", "caa_mean", "sae_decoder", "sae_ts", "fgaa", "raw", "file", "trained", "save", "overwrite", "description", "labels")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -201,6 +308,7 @@ class BuildVectorRequest(_message.Message):
     FGAA_FIELD_NUMBER: _ClassVar[int]
     RAW_FIELD_NUMBER: _ClassVar[int]
     FILE_FIELD_NUMBER: _ClassVar[int]
+    TRAINED_FIELD_NUMBER: _ClassVar[int]
     SAVE_FIELD_NUMBER: _ClassVar[int]
     OVERWRITE_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
@@ -214,11 +322,12 @@ class BuildVectorRequest(_message.Message):
     fgaa: FgaaRecipe
     raw: RawVectorRecipe
     file: ImportFileRecipe
+    trained: TrainedRecipe
     save: bool
     overwrite: bool
     description: str
     labels: _containers.ScalarMap[str, str]
-    def __init__(self, vector_id: _Optional[str] = ..., actadd: _Optional[_Union[ActAddRecipe, _Mapping]] = ..., caa: _Optional[_Union[CaaRecipe, _Mapping]] = ..., caa_mean: _Optional[_Union[CaaMeanRecipe, _Mapping]] = ..., sae_decoder: _Optional[_Union[SaeDecoderRecipe, _Mapping]] = ..., sae_ts: _Optional[_Union[SaeTsRecipe, _Mapping]] = ..., fgaa: _Optional[_Union[FgaaRecipe, _Mapping]] = ..., raw: _Optional[_Union[RawVectorRecipe, _Mapping]] = ..., file: _Optional[_Union[ImportFileRecipe, _Mapping]] = ..., save: _Optional[bool] = ..., overwrite: _Optional[bool] = ..., description: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    def __init__(self, vector_id: _Optional[str] = ..., actadd: _Optional[_Union[ActAddRecipe, _Mapping]] = ..., caa: _Optional[_Union[CaaRecipe, _Mapping]] = ..., caa_mean: _Optional[_Union[CaaMeanRecipe, _Mapping]] = ..., sae_decoder: _Optional[_Union[SaeDecoderRecipe, _Mapping]] = ..., sae_ts: _Optional[_Union[SaeTsRecipe, _Mapping]] = ..., fgaa: _Optional[_Union[FgaaRecipe, _Mapping]] = ..., raw: _Optional[_Union[RawVectorRecipe, _Mapping]] = ..., file: _Optional[_Union[ImportFileRecipe, _Mapping]] = ..., trained: _Optional[_Union[TrainedRecipe, _Mapping]] = ..., save: _Optional[bool] = ..., overwrite: _Optional[bool] = ..., description: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class BuildVectorResponse(_message.Message):
     __slots__ = ("vector",)
@@ -265,7 +374,7 @@ class VectorCalibration(_message.Message):
     def __init__(self, best_scale: _Optional[float] = ..., points: _Optional[_Iterable[_Union[VectorCalibrationPoint, _Mapping]]] = ..., behaviour_measure: _Optional[str] = ..., unsteered_logprob: _Optional[float] = ..., random_logprob: _Optional[float] = ..., request: _Optional[_Union[CalibrateScaleRequest, _Mapping]] = ..., calibrated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., wall_seconds: _Optional[float] = ...) -> None: ...
 
 class SteeringVector(_message.Message):
-    __slots__ = ("id", "model_id", "hook", "method", "vector", "norm", "positions", "from_index", "position_marker", "default_scale", "features", "sae_id", "approximator_id", "recipe", "sources", "created_at", "calibration", "description", "labels", "metadata", "intervention")
+    __slots__ = ("id", "model_id", "hook", "method", "vector", "norm", "positions", "from_index", "position_marker", "default_scale", "features", "sae_id", "approximator_id", "recipe", "sources", "created_at", "calibration", "description", "labels", "metadata", "intervention", "training")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -301,6 +410,7 @@ class SteeringVector(_message.Message):
     LABELS_FIELD_NUMBER: _ClassVar[int]
     METADATA_FIELD_NUMBER: _ClassVar[int]
     INTERVENTION_FIELD_NUMBER: _ClassVar[int]
+    TRAINING_FIELD_NUMBER: _ClassVar[int]
     id: str
     model_id: str
     hook: _common_pb2.HookPoint
@@ -322,7 +432,8 @@ class SteeringVector(_message.Message):
     labels: _containers.ScalarMap[str, str]
     metadata: _containers.ScalarMap[str, str]
     intervention: _common_pb2.Intervention
-    def __init__(self, id: _Optional[str] = ..., model_id: _Optional[str] = ..., hook: _Optional[_Union[_common_pb2.HookPoint, _Mapping]] = ..., method: _Optional[_Union[VectorMethod, str]] = ..., vector: _Optional[_Union[_common_pb2.Tensor, _Mapping]] = ..., norm: _Optional[float] = ..., positions: _Optional[_Union[_common_pb2.PositionPolicy, str]] = ..., from_index: _Optional[int] = ..., position_marker: _Optional[str] = ..., default_scale: _Optional[float] = ..., features: _Optional[_Iterable[_Union[WeightedFeature, _Mapping]]] = ..., sae_id: _Optional[str] = ..., approximator_id: _Optional[str] = ..., recipe: _Optional[_Union[BuildVectorRequest, _Mapping]] = ..., sources: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., calibration: _Optional[_Union[VectorCalibration, _Mapping]] = ..., description: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., intervention: _Optional[_Union[_common_pb2.Intervention, _Mapping]] = ...) -> None: ...
+    training: TrainingReport
+    def __init__(self, id: _Optional[str] = ..., model_id: _Optional[str] = ..., hook: _Optional[_Union[_common_pb2.HookPoint, _Mapping]] = ..., method: _Optional[_Union[VectorMethod, str]] = ..., vector: _Optional[_Union[_common_pb2.Tensor, _Mapping]] = ..., norm: _Optional[float] = ..., positions: _Optional[_Union[_common_pb2.PositionPolicy, str]] = ..., from_index: _Optional[int] = ..., position_marker: _Optional[str] = ..., default_scale: _Optional[float] = ..., features: _Optional[_Iterable[_Union[WeightedFeature, _Mapping]]] = ..., sae_id: _Optional[str] = ..., approximator_id: _Optional[str] = ..., recipe: _Optional[_Union[BuildVectorRequest, _Mapping]] = ..., sources: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., calibration: _Optional[_Union[VectorCalibration, _Mapping]] = ..., description: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., intervention: _Optional[_Union[_common_pb2.Intervention, _Mapping]] = ..., training: _Optional[_Union[TrainingReport, _Mapping]] = ...) -> None: ...
 
 class GetVectorRequest(_message.Message):
     __slots__ = ("id", "strength", "prompt")

@@ -40,6 +40,11 @@ class VectorServiceStub:
                 request_serializer=steering_dot_v1_dot_vector__service__pb2.BuildVectorRequest.SerializeToString,
                 response_deserializer=steering_dot_v1_dot_vector__service__pb2.BuildVectorResponse.FromString,
                 _registered_method=True)
+        self.StartBuildVector = channel.unary_unary(
+                '/steering.v1.VectorService/StartBuildVector',
+                request_serializer=steering_dot_v1_dot_vector__service__pb2.BuildVectorRequest.SerializeToString,
+                response_deserializer=steering_dot_v1_dot_common__pb2.Operation.FromString,
+                _registered_method=True)
         self.GetVector = channel.unary_unary(
                 '/steering.v1.VectorService/GetVector',
                 request_serializer=steering_dot_v1_dot_vector__service__pb2.GetVectorRequest.SerializeToString,
@@ -107,6 +112,14 @@ class VectorServiceServicer:
 
     def BuildVector(self, request, context):
         """Builds a vector from one recipe and (unless save = false) stores it in the registry.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StartBuildVector(self, request, context):
+        """Long-running BuildVector, for recipes that take minutes (trained): progress, the loss per step in the
+        metrics, cancellable; the result is a BuildVectorResponse.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -200,6 +213,11 @@ def add_VectorServiceServicer_to_server(servicer, server):
                     request_deserializer=steering_dot_v1_dot_vector__service__pb2.BuildVectorRequest.FromString,
                     response_serializer=steering_dot_v1_dot_vector__service__pb2.BuildVectorResponse.SerializeToString,
             ),
+            'StartBuildVector': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartBuildVector,
+                    request_deserializer=steering_dot_v1_dot_vector__service__pb2.BuildVectorRequest.FromString,
+                    response_serializer=steering_dot_v1_dot_common__pb2.Operation.SerializeToString,
+            ),
             'GetVector': grpc.unary_unary_rpc_method_handler(
                     servicer.GetVector,
                     request_deserializer=steering_dot_v1_dot_vector__service__pb2.GetVectorRequest.FromString,
@@ -288,6 +306,33 @@ class VectorService:
             '/steering.v1.VectorService/BuildVector',
             steering_dot_v1_dot_vector__service__pb2.BuildVectorRequest.SerializeToString,
             steering_dot_v1_dot_vector__service__pb2.BuildVectorResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartBuildVector(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/steering.v1.VectorService/StartBuildVector',
+            steering_dot_v1_dot_vector__service__pb2.BuildVectorRequest.SerializeToString,
+            steering_dot_v1_dot_common__pb2.Operation.FromString,
             options,
             channel_credentials,
             insecure,

@@ -106,6 +106,24 @@ public class VectorServiceImpl implements VectorServiceGrpc.AsyncService, Bindab
     }
 
     @Override
+    public void startBuildVector(BuildVectorRequest request, StreamObserver<Operation> out) {
+        answer(out, () -> {
+            VectorBuilder.Prepared build = builder.prepare(request);
+            boolean save = !request.hasSave() || request.getSave();
+            if (save && !request.getVectorId().isEmpty() && !request.getOverwrite() && vectors.get(request.getVectorId()) != null) {
+                throw new ArtifactStore.AlreadyExistsException(request.getVectorId());
+            }
+            return operations.start("BuildVector", ctx -> {
+                SteeringVector v = build.run(ctx);
+                if (save) vectors.save(v, request.getOverwrite());
+                return BuildVectorResponse.newBuilder()
+                        .setVector(v.toBuilder().setIntervention(Interventions.of(v, v.getDefaultScale(), v.getFromIndex())))
+                        .build();
+            });
+        });
+    }
+
+    @Override
     public void getVector(GetVectorRequest request, StreamObserver<SteeringVector> out) {
         answer(out, () -> {
             String id = checkId(request.getId(), "id");

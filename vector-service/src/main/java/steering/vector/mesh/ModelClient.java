@@ -183,6 +183,15 @@ public class ModelClient extends Dependency {
         }
     }
 
+    /** Log-probs and their gradients with respect to the trainable vectors (the trained recipe's one call per step). */
+    public ScoreGradientsResponse scoreGradients(ScoreGradientsRequest request) {
+        try {
+            return stub().scoreGradients(request);
+        } catch (StatusRuntimeException e) {
+            throw wrap(e);
+        }
+    }
+
     public Generated generate(GenerateRequest request) {
         List<Integer> prompt = new ArrayList<>();
         List<Integer> ids = new ArrayList<>();

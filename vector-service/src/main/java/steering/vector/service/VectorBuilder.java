@@ -3,6 +3,7 @@ package steering.vector.service;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.Timestamp;
 import steering.common.grpc.Errors;
+import steering.common.ops.OperationContext;
 import steering.common.tensor.TensorCodec;
 import steering.v1.*;
 import steering.vector.mesh.ModelClient;
@@ -40,23 +41,64 @@ public final class VectorBuilder {
     private final SaeClient sae;
     private final ApproximatorRegistry approximators;
     private final Datasets datasets;
+    private final PreferenceTrainer trainer;
 
     public VectorBuilder(ModelClient model, SaeClient sae, ApproximatorRegistry approximators, Datasets datasets) {
         this.model = model;
         this.sae = sae;
         this.approximators = approximators;
         this.datasets = datasets;
+        this.trainer = new PreferenceTrainer(model, datasets);
     }
 
+    /** A validated build; {@link #run} does the work (for a trained recipe, minutes of training). */
+    @FunctionalInterface
+    public interface Prepared {
+        SteeringVector run(OperationContext ctx) throws IOException;
+    }
+
+    /** What a unary BuildVector reports its progress to: nobody, and it is never cancelled. */
+    static final OperationContext UNWATCHED = new OperationContext() {
+        public String id() {
+            return "";
+        }
+
+        public boolean isCancelled() {
+            return false;
+        }
+
+        public void progress(double fraction, String message) {}
+
+        public void metric(String name, double value) {}
+
+        public void update(double fraction, String message, java.util.Map<String, Double> metrics) {}
+    };
+
     public SteeringVector build(BuildVectorRequest request) throws IOException {
+        return prepare(request).run(UNWATCHED);
+    }
+
+    /**
+     * Checks the request (a trained recipe is validated and its pairs tokenized here, so bad input fails at once);
+     * the other recipes do all their work in {@link Prepared#run}.
+     */
+    public Prepared prepare(BuildVectorRequest request) {
         if (request.getRecipeCase() == BuildVectorRequest.RecipeCase.RECIPE_NOT_SET) {
-            throw Errors.invalid("recipe", "set one of actadd, caa, caa_mean, sae_decoder, sae_ts, fgaa, raw, file");
+            throw Errors.invalid("recipe", "set one of actadd, caa, caa_mean, sae_decoder, sae_ts, fgaa, raw, file, trained");
         }
         if (!request.getVectorId().isEmpty() && !ArtifactStore.validId(request.getVectorId())) {
             throw Errors.invalid("vector_id", "'" + request.getVectorId() + "' must match [A-Za-z0-9][A-Za-z0-9._-]{0,127}");
         }
         ModelInfo info = model.info();
-        SteeringVector.Builder v = switch (request.getRecipeCase()) {
+        if (request.getRecipeCase() == BuildVectorRequest.RecipeCase.TRAINED) {
+            PreferenceTrainer.Plan plan = trainer.prepare(request.getTrained(), info);
+            return ctx -> finish(request, trainer.train(plan, ctx), info);
+        }
+        return ctx -> finish(request, recipe(request, info), info);
+    }
+
+    private SteeringVector.Builder recipe(BuildVectorRequest request, ModelInfo info) throws IOException {
+        return switch (request.getRecipeCase()) {
             case ACTADD -> actAdd(request.getActadd(), info);
             case CAA -> caa(request.getCaa(), info);
             case CAA_MEAN -> caaMean(request.getCaaMean(), info);
@@ -67,6 +109,10 @@ public final class VectorBuilder {
             case FILE -> file(request.getFile(), info);
             default -> throw Errors.invalid("recipe", "unknown recipe");
         };
+    }
+
+    /** Id, provenance and the model's figures on a built vector. */
+    private SteeringVector finish(BuildVectorRequest request, SteeringVector.Builder v, ModelInfo info) {
         Instant now = Instant.now();
         String id = request.getVectorId().isEmpty() ? defaultId(v.getMethod(), now) : request.getVectorId();
         BuildVectorRequest recipe = request.getRecipeCase() == BuildVectorRequest.RecipeCase.FILE
