@@ -88,14 +88,24 @@ class CompareResponse(_message.Message):
     def __init__(self, generations: _Optional[_Iterable[_Union[ComparedGeneration, _Mapping]]] = ...) -> None: ...
 
 class EvaluatedConfig(_message.Message):
-    __slots__ = ("label", "steering", "scales")
+    __slots__ = ("label", "steering", "scales", "prompting")
     LABEL_FIELD_NUMBER: _ClassVar[int]
     STEERING_FIELD_NUMBER: _ClassVar[int]
     SCALES_FIELD_NUMBER: _ClassVar[int]
+    PROMPTING_FIELD_NUMBER: _ClassVar[int]
     label: str
     steering: _containers.RepeatedCompositeFieldContainer[SteeringSpec]
     scales: _containers.RepeatedScalarFieldContainer[float]
-    def __init__(self, label: _Optional[str] = ..., steering: _Optional[_Iterable[_Union[SteeringSpec, _Mapping]]] = ..., scales: _Optional[_Iterable[float]] = ...) -> None: ...
+    prompting: PromptingBaseline
+    def __init__(self, label: _Optional[str] = ..., steering: _Optional[_Iterable[_Union[SteeringSpec, _Mapping]]] = ..., scales: _Optional[_Iterable[float]] = ..., prompting: _Optional[_Union[PromptingBaseline, _Mapping]] = ...) -> None: ...
+
+class PromptingBaseline(_message.Message):
+    __slots__ = ("system_message", "instruction")
+    SYSTEM_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    INSTRUCTION_FIELD_NUMBER: _ClassVar[int]
+    system_message: str
+    instruction: str
+    def __init__(self, system_message: _Optional[str] = ..., instruction: _Optional[str] = ...) -> None: ...
 
 class EvaluateRequest(_message.Message):
     __slots__ = ("prompt", "sampling", "configs", "criterion", "samples", "behaviour_judge")

@@ -123,6 +123,62 @@ class EvaluateAndJudgesTest {
         }
     }
 
+    @Test
+    void aPromptingBaselineGeneratesAfterItsOwnPromptAndIsScoredAfterTheRequests() throws Exception {
+        Path stories = Path.of(System.getProperty("steering.shared.dir", "../shared"), "models/stories260K-hf");
+        try (Mesh mesh = Mesh.start(stories); OperationRegistry ops = new OperationRegistry(1, 4, Duration.ofMinutes(5), 10)) {
+            EmbeddingJudge judge = new EmbeddingJudge();
+            Server gw = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+                    .addService(new SteeringServiceImpl(mesh.clients(), ops, kind -> judge)).build().start();
+            ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", gw.getPort()).usePlaintext().build();
+            try {
+                var stub = SteeringGrpc.newBlockingStub(ch).withDeadlineAfter(5, TimeUnit.MINUTES);
+                Prompt prompt = Prompt.newBuilder().setText("Once upon a time").build();
+                String instruction = "The dog barked at the ball. The dog ran to the park. The dog was happy.";
+                EvaluateRequest.Builder request = EvaluateRequest.newBuilder().setPrompt(prompt).setCriterion("A story about a dog.")
+                        .setSamples(3).setSampling(SamplingParams.newBuilder().setMaxTokens(16).setTemperature(0.8f).setSeed(1).setIgnoreEos(true))
+                        .addConfigs(EvaluatedConfig.newBuilder().setLabel("unsteered").addSteering(SteeringSpec.newBuilder()
+                                .setIntervention(Intervention.newBuilder().setHook(HookPoint.newBuilder().setName("blocks.2.hook_resid_pre"))
+                                        .setVector(TensorCodec.ofFloats(new float[64], 64)))).addScales(0))
+                        .addConfigs(EvaluatedConfig.newBuilder().setLabel("prompted")
+                                .setPrompting(PromptingBaseline.newBuilder().setInstruction(instruction)));
+                Operation op = stub.startEvaluate(request.build());
+                Iterator<Operation> watch = stub.watchOperation(WatchOperationRequest.newBuilder().setId(op.getId()).build());
+                Operation last = op;
+                while (watch.hasNext()) last = watch.next();
+                assertEquals(OperationState.OPERATION_STATE_SUCCEEDED, last.getState(), last.getError().getMessage());
+                EvaluateResult result = last.getResult().unpack(EvaluateResult.class);
+                assertEquals(2, result.getPointsCount());
+                EvaluatedPoint plain = result.getPoints(0), prompted = result.getPoints(1);
+                assertEquals("prompted", prompted.getLabel());
+                assertEquals(0, prompted.getScale());
+                assertNotEquals(plain.getSamplesList(), prompted.getSamplesList(), "the same seeds after another prompt");
+                // generated after the instruction + prompt (greedy from the same seed reproduces the first sample)
+                GenerateRequest.Builder again = GenerateRequest.newBuilder()
+                        .setPrompt(Prompt.newBuilder().setText(instruction + "\n\nOnce upon a time"))
+                        .setSampling(request.getSampling().toBuilder().setSeed(1));
+                StringBuilder text = new StringBuilder();
+                mesh.clients().modelBlocking().generate(again.build()).forEachRemaining(g -> text.append(g.getTextDelta()));
+                assertEquals(text.toString(), prompted.getSamples(0));
+                // scored after the request's own prompt, as a steered sample is
+                ScoreResponse s = mesh.clients().modelBlocking().score(ScoreRequest.newBuilder().setPrompt(prompt)
+                        .setContinuationText(prompted.getSamples(0)).build());
+                assertEquals(Math.exp(s.getTotalLogprob() / s.getLogprobsCount()), prompted.getSampleCoherence(0), 1e-9);
+                // a prompting baseline takes no steering and no scale but 0
+                io.grpc.StatusRuntimeException e = assertThrows(io.grpc.StatusRuntimeException.class, () -> stub.startEvaluate(
+                        request.setConfigs(1, request.getConfigs(1).toBuilder().addScales(2)).build()));
+                assertEquals(io.grpc.Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
+                assertTrue(e.getStatus().getDescription().startsWith("configs[1].scales[0]"), e.getStatus().getDescription());
+                e = assertThrows(io.grpc.StatusRuntimeException.class, () -> stub.startEvaluate(request.setConfigs(1,
+                        EvaluatedConfig.newBuilder().setPrompting(PromptingBaseline.getDefaultInstance())).build()));
+                assertTrue(e.getStatus().getDescription().startsWith("configs[1].prompting"), e.getStatus().getDescription());
+            } finally {
+                ch.shutdownNow();
+                gw.shutdownNow();
+            }
+        }
+    }
+
     private static float[] dogDirection(MeshClients mesh) {
         float[] dog = mean(mesh, "The dog barked. The dog ran after the ball. The dog was happy.");
         float[] girl = mean(mesh, "The girl sang. The girl smiled at her mom. The girl was happy.");

@@ -36,6 +36,10 @@ public final class Evaluator {
         if (samples < 1 || samples > 256) throw Errors.invalid("samples", samples + " is outside [1, 256]");
         for (int c = 0; c < r.getConfigsCount(); c++) {
             EvaluatedConfig config = r.getConfigs(c);
+            if (config.hasPrompting()) {
+                Prompting.check(config, "configs[" + c + "]", r.hasPrompt() ? r.getPrompt() : null);
+                continue;
+            }
             if (config.getScalesCount() == 0) throw Errors.invalid("configs[" + c + "].scales", "at least one scale is required");
             for (int s = 0; s < config.getScalesCount(); s++) {
                 double scale = config.getScales(s);
@@ -56,18 +60,21 @@ public final class Evaluator {
         BehaviourJudge judge = judges.apply(r.getBehaviourJudge());
         EvaluateResult.Builder result = EvaluateResult.newBuilder().setCriterion(r.getCriterion()).setJudge(judge.name());
         int total = 0;
-        for (EvaluatedConfig c : r.getConfigsList()) total += c.getScalesCount();
+        for (EvaluatedConfig c : r.getConfigsList()) total += Math.max(1, c.getScalesCount());
         int done = 0;
         for (int c = 0; c < r.getConfigsCount(); c++) {
             EvaluatedConfig config = r.getConfigs(c);
             String label = config.getLabel().isEmpty() ? "config " + c : config.getLabel();
             BestScale.Builder best = null;
-            for (double scale : config.getScalesList()) {
+            // a prompting baseline is one point at scale 0, generated after its own prompt
+            List<Double> scales = config.hasPrompting() ? List.of(0.0) : config.getScalesList();
+            Prompt generationPrompt = config.hasPrompting() ? Prompting.apply(r.getPrompt(), config.getPrompting()) : r.getPrompt();
+            for (double scale : scales) {
                 if (op.isCancelled()) throw new steering.common.ops.OperationCancelledException(op.id());
                 List<SteeringSpec> scaled = new ArrayList<>();
                 for (SteeringSpec spec : config.getSteeringList()) scaled.add(spec.toBuilder().setScale(scale).build());
                 List<Intervention> ivs = resolver.resolve(scaled, "configs[" + c + "].steering");
-                List<String> samples = generate(r, ivs);
+                List<String> samples = generate(r, generationPrompt, ivs);
                 double[] behaviours = judge.score(samples, r.getCriterion());
                 double[] coherences = coherence(r.getPrompt(), samples);
                 double behaviour = mean(behaviours);
@@ -90,11 +97,11 @@ public final class Evaluator {
         return result.setWallSeconds((System.nanoTime() - start) / 1e9).build();
     }
 
-    private List<String> generate(EvaluateRequest r, List<Intervention> ivs) {
+    private List<String> generate(EvaluateRequest r, Prompt prompt, List<Intervention> ivs) {
         List<CompletableFuture<String>> futures = new ArrayList<>();
         long seed = r.getSampling().hasSeed() ? r.getSampling().getSeed() : 0;
         for (int i = 0; i < r.getSamples(); i++) {
-            GenerateRequest g = GenerateRequest.newBuilder().setPrompt(r.getPrompt())
+            GenerateRequest g = GenerateRequest.newBuilder().setPrompt(prompt)
                     .setSampling(r.getSampling().toBuilder().setSeed(seed + i)).addAllInterventions(ivs).build();
             CompletableFuture<String> f = new CompletableFuture<>();
             StringBuilder text = new StringBuilder();
