@@ -19,7 +19,7 @@ import java.util.Map;
  * product against scale, one row of inline SVG charts per task; no scripts, no network).
  */
 final class FgaaReport {
-    static final String[] COLOURS = {"#1f77b4", "#17becf", "#ff7f0e", "#2ca02c", "#d62728"};
+    static final String[] COLOURS = {"#1f77b4", "#17becf", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#7f7f7f"};
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** One method's sweep on one task: the unsteered point at scale 0 followed by the method's scales. */

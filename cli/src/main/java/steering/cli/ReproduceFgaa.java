@@ -11,6 +11,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import steering.common.io.AtomicFiles;
+import steering.common.tensor.TensorCodec;
 import steering.v1.*;
 
 import java.io.IOException;
@@ -34,7 +35,12 @@ import java.util.concurrent.TimeUnit;
 class ReproduceFgaa implements Callable<Integer> {
     // "CAA" is the papers' baseline (token means with BOS); "CAA (no BOS)" leaves the BOS position out of the means:
     // SmolLM2's BOS residual carries massive activations that dominate the with-BOS difference (README.md)
-    static final String[] METHODS = {"CAA", "CAA (no BOS)", "SAE decoder", "SAE-TS", "FGAA"};
+    // "BiPO": a vector trained on the task's sentences (Cao et al. 2024; vector-service's trained recipe), taken at
+    // unit norm like the others; "Prompted": no vector, the model asked for the behaviour in a system message
+    // (the prompting baseline AxBench ranks above every activation-difference method)
+    static final String[] METHODS = {"CAA", "CAA (no BOS)", "SAE decoder", "SAE-TS", "FGAA", "BiPO", "Prompted"};
+    /** The methods that need the SAE and its effect approximator. */
+    static final List<String> SAE_METHODS = List.of("SAE decoder", "SAE-TS", "FGAA");
 
     @CommandLine.Mixin GatewayTarget gateway = new GatewayTarget();
     @Option(names = "--vector-service", defaultValue = "${env:STEERING_VECTOR_SERVICE_ADDRESS:-127.0.0.1:50053}") String vectorService;
@@ -53,6 +59,7 @@ class ReproduceFgaa implements Callable<Integer> {
     @Option(names = "--force", description = "re-run tasks that already have a result") boolean force;
     @Option(names = "--render-only", description = "only render the report from the stored results") boolean renderOnly;
     @Option(names = "--deadline", defaultValue = "14400", description = "seconds for the whole run's calls") long deadlineSeconds;
+    @Option(names = "--bipo-steps", defaultValue = "60", description = "optimiser steps of the BiPO vector") int bipoSteps;
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -83,13 +90,6 @@ class ReproduceFgaa implements Callable<Integer> {
             var vectors = VectorServiceGrpc.newBlockingStub(vec).withDeadlineAfter(deadlineSeconds, TimeUnit.SECONDS);
             var saes = SaeServiceGrpc.newBlockingStub(sae).withDeadlineAfter(deadlineSeconds, TimeUnit.SECONDS);
             ModelInfo model = steering.getModelInfo(GetModelInfoRequest.getDefaultInstance());
-            EffectApproximatorInfo approx = approximator(vectors, model);
-            SaeInfo saeInfo = saes.getSaeInfo(GetSaeInfoRequest.newBuilder().setSaeId(approx.getSaeId()).build());
-            ObjectNode setup = JSON.createObjectNode();
-            setup.set("model", proto(model));
-            setup.set("sae", proto(saeInfo));
-            setup.set("approximator", proto(approx));
-            AtomicFiles.writeString(results.resolve("setup.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(setup));
 
             List<JsonNode> todo = new ArrayList<>();
             for (JsonNode t : tasks.get("tasks")) {
@@ -102,13 +102,31 @@ class ReproduceFgaa implements Callable<Integer> {
                 }
                 todo.add(t);
             }
+            // the SAE and its approximator only when a task still needs an SAE method (adding BiPO or Prompted to
+            // stored results needs neither)
+            EffectApproximatorInfo approx = null;
+            SaeInfo saeInfo = null;
+            boolean needSae = false;
+            for (JsonNode t : todo) {
+                Path file = results.resolve(t.get("name").asText() + ".json");
+                needSae |= force || !Files.exists(file) || missingMethods((ObjectNode) JSON.readTree(file.toFile())).stream().anyMatch(SAE_METHODS::contains);
+            }
+            if (needSae) {
+                approx = approximator(vectors, model);
+                saeInfo = saes.getSaeInfo(GetSaeInfoRequest.newBuilder().setSaeId(approx.getSaeId()).build());
+                ObjectNode setup = JSON.createObjectNode();
+                setup.set("model", proto(model));
+                setup.set("sae", proto(saeInfo));
+                setup.set("approximator", proto(approx));
+                AtomicFiles.writeString(results.resolve("setup.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(setup));
+            }
             for (int i = 0; i < todo.size(); i++) {
                 JsonNode t = todo.get(i);
                 String name = t.get("name").asText();
                 long start = System.nanoTime();
                 Path file = results.resolve(name + ".json");
                 ObjectNode existing = !force && Files.exists(file) ? (ObjectNode) JSON.readTree(file.toFile()) : null;
-                ObjectNode result = runTask(t, approx, saeInfo, steering, saes, "[" + (i + 1) + "/" + todo.size() + "] " + name, existing);
+                ObjectNode result = runTask(t, approx, saeInfo, steering, saes, vectors, "[" + (i + 1) + "/" + todo.size() + "] " + name, existing);
                 result.put("wall_seconds", result.path("wall_seconds").asDouble() + (System.nanoTime() - start) / 1e9);
                 AtomicFiles.writeString(results.resolve(name + ".json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(result));
             }
@@ -120,43 +138,59 @@ class ReproduceFgaa implements Callable<Integer> {
     }
 
     private ObjectNode runTask(JsonNode task, EffectApproximatorInfo approx, SaeInfo sae, SteeringGrpc.SteeringBlockingStub steering,
-                               SaeServiceGrpc.SaeServiceBlockingStub saes, String progressLabel, ObjectNode existing) throws IOException {
+                               SaeServiceGrpc.SaeServiceBlockingStub saes, VectorServiceGrpc.VectorServiceBlockingStub vectorService,
+                               String progressLabel, ObjectNode existing) throws IOException {
         String name = task.get("name").asText();
         List<String> positive = texts(task.get("positive"));
         List<String> negative = texts(task.get("negative"));
-        System.err.println(progressLabel + ": building vectors");
-        SteeringVector fgaa = build(steering, name, "fgaa", BuildVectorRequest.newBuilder().setFgaa(FgaaRecipe.newBuilder()
-                .setApproximatorId(approx.getId()).addAllPositive(positive).addAllNegative(negative)));
-        // The papers hand-picked one to three features per task for SAE decoder steering and SAE-TS; we take the
-        // feature FGAA ranks first (largest filtered SAE-space contrast), so all SAE methods aim at the same concept.
-        WeightedFeature top = fgaa.getFeaturesList().stream().max(Comparator.comparingDouble(WeightedFeature::getWeight))
-                .orElseThrow(() -> new IllegalStateException(name + ": FGAA kept no feature"));
-        WeightedFeature target = WeightedFeature.newBuilder().setFeature(top.getFeature()).setWeight(1).build();
-        SteeringVector caa = build(steering, name, "caa", BuildVectorRequest.newBuilder().setCaaMean(CaaMeanRecipe.newBuilder()
-                .setHook(sae.getHook()).addAllPositive(positive).addAllNegative(negative)));
-        SteeringVector caaNoBos = build(steering, name, "caa-no-bos", BuildVectorRequest.newBuilder().setCaaMean(CaaMeanRecipe.newBuilder()
-                .setHook(sae.getHook()).addAllPositive(positive).addAllNegative(negative).setIncludeBos(false)));
-        SteeringVector decoder = build(steering, name, "sae-decoder", BuildVectorRequest.newBuilder().setSaeDecoder(SaeDecoderRecipe.newBuilder()
-                .setSaeId(sae.getId()).addFeatures(target)));
-        SteeringVector saeTs = build(steering, name, "sae-ts", BuildVectorRequest.newBuilder().setSaeTs(SaeTsRecipe.newBuilder()
-                .setApproximatorId(approx.getId()).addTargets(target)));
-        FeatureStatsResponse stats = saes.featureStats(FeatureStatsRequest.newBuilder().setSaeId(sae.getId())
-                .addFeatures(top.getFeature()).setTopContexts(3).build());
-
-        SteeringVector[] vectors = {caa, caaNoBos, decoder, saeTs, fgaa};
         List<String> methods = existing == null ? List.of(METHODS) : missingMethods(existing);
+        boolean saeMethods = existing == null || methods.stream().anyMatch(SAE_METHODS::contains);
+        // the hook every vector of the task uses: the SAE's (a stored result's, when the SAE is not needed now)
+        HookPoint hook = saeMethods ? sae.getHook()
+                : HookPoint.newBuilder().setName(existing.get("vectors").get(0).get("hook").get("name").asText()).build();
+        System.err.println(progressLabel + ": building vectors");
+        SteeringVector[] vectors = new SteeringVector[METHODS.length];
+        WeightedFeature top = null;
+        FeatureStatsResponse stats = null;
+        vectors[0] = build(steering, name, "caa", BuildVectorRequest.newBuilder().setCaaMean(CaaMeanRecipe.newBuilder()
+                .setHook(hook).addAllPositive(positive).addAllNegative(negative)));
+        vectors[1] = build(steering, name, "caa-no-bos", BuildVectorRequest.newBuilder().setCaaMean(CaaMeanRecipe.newBuilder()
+                .setHook(hook).addAllPositive(positive).addAllNegative(negative).setIncludeBos(false)));
+        if (saeMethods) {
+            SteeringVector fgaa = build(steering, name, "fgaa", BuildVectorRequest.newBuilder().setFgaa(FgaaRecipe.newBuilder()
+                    .setApproximatorId(approx.getId()).addAllPositive(positive).addAllNegative(negative)));
+            // The papers hand-picked one to three features per task for SAE decoder steering and SAE-TS; we take the
+            // feature FGAA ranks first (largest filtered SAE-space contrast), so all SAE methods aim at the same concept.
+            top = fgaa.getFeaturesList().stream().max(Comparator.comparingDouble(WeightedFeature::getWeight))
+                    .orElseThrow(() -> new IllegalStateException(name + ": FGAA kept no feature"));
+            WeightedFeature target = WeightedFeature.newBuilder().setFeature(top.getFeature()).setWeight(1).build();
+            vectors[2] = build(steering, name, "sae-decoder", BuildVectorRequest.newBuilder().setSaeDecoder(SaeDecoderRecipe.newBuilder()
+                    .setSaeId(sae.getId()).addFeatures(target)));
+            vectors[3] = build(steering, name, "sae-ts", BuildVectorRequest.newBuilder().setSaeTs(SaeTsRecipe.newBuilder()
+                    .setApproximatorId(approx.getId()).addTargets(target)));
+            vectors[4] = fgaa;
+            stats = saes.featureStats(FeatureStatsRequest.newBuilder().setSaeId(sae.getId())
+                    .addFeatures(top.getFeature()).setTopContexts(3).build());
+        }
+        if (methods.contains("BiPO")) vectors[5] = bipo(vectorService, steering, name, hook, positive, negative, progressLabel);
+
         EvaluateRequest.Builder eval = EvaluateRequest.newBuilder().setPrompt(Prompt.newBuilder().setText(prompt))
                 .setCriterion(task.get("criterion").asText()).setSamples(samples)
                 .setBehaviourJudge(BehaviourJudge.BEHAVIOUR_JUDGE_EMBEDDING)
                 // SAE-TS's analyse_steer sampling: top-k 50, top-p 0.3, temperature 1
                 .setSampling(SamplingParams.newBuilder().setMaxTokens(maxTokens).setTemperature(1.0f).setTopK(50).setTopP(0.3f).setSeed(0));
         if (existing == null) {
-            eval.addConfigs(EvaluatedConfig.newBuilder().setLabel("unsteered").addSteering(SteeringSpec.newBuilder().setVectorId(caa.getId())).addScales(0));
+            eval.addConfigs(EvaluatedConfig.newBuilder().setLabel("unsteered").addSteering(SteeringSpec.newBuilder().setVectorId(vectors[0].getId())).addScales(0));
         } else {
             System.err.println(progressLabel + ": adding " + methods + " to the stored result");
         }
         for (int m = 0; m < METHODS.length; m++) {
             if (!methods.contains(METHODS[m])) continue;
+            if (METHODS[m].equals("Prompted")) {
+                eval.addConfigs(EvaluatedConfig.newBuilder().setLabel(METHODS[m]).setPrompting(PromptingBaseline.newBuilder()
+                        .setSystemMessage(promptingInstruction(task.get("criterion").asText()))));
+                continue;
+            }
             eval.addConfigs(EvaluatedConfig.newBuilder().setLabel(METHODS[m])
                     .addSteering(SteeringSpec.newBuilder().setVectorId(vectors[m].getId())).addAllScales(scales));
         }
@@ -199,11 +233,44 @@ class ReproduceFgaa implements Callable<Integer> {
     /** The vectors of `methods` without their tensors (the registry keeps those), labelled with the method. */
     private static void addDescriptions(ArrayNode into, SteeringVector[] vectors, List<String> methods) throws IOException {
         for (int m = 0; m < METHODS.length; m++) {
-            if (!methods.contains(METHODS[m])) continue;
+            if (!methods.contains(METHODS[m]) || vectors[m] == null) continue;
             ObjectNode v = proto(vectors[m].toBuilder().clearVector().clearIntervention().clearRecipe().build());
             v.put("label", METHODS[m]);
             into.add(v);
         }
+    }
+
+    /** The system message of the prompting baseline: the behaviour asked for in the criterion's words. */
+    static String promptingInstruction(String criterion) {
+        return "Whatever the user writes, continue it so that this holds: " + criterion;
+    }
+
+    /**
+     * A BiPO vector trained on the task's sentences as completions after the evaluation prompt (its training
+     * report stays in the registry under fgaa-repro-TASK-bipo-trained), stored at unit norm like the other methods.
+     */
+    private SteeringVector bipo(VectorServiceGrpc.VectorServiceBlockingStub vectorService, SteeringGrpc.SteeringBlockingStub steering,
+                                String task, HookPoint hook, List<String> positive, List<String> negative, String progressLabel) {
+        String id = "fgaa-repro-" + task.replace('_', '-') + "-bipo-trained";
+        Operation op = vectorService.startBuildVector(BuildVectorRequest.newBuilder().setVectorId(id).setOverwrite(true)
+                .setDescription("FGAA reproduction, task " + task + ": BiPO on its sentences")
+                .setTrained(TrainedRecipe.newBuilder().setHook(hook).setObjective(TrainingObjective.TRAINING_OBJECTIVE_BIPO)
+                        .setSentences(SentencePairs.newBuilder().addAllPositive(positive).addAllNegative(negative).addPrompts(" " + prompt.trim()))
+                        .setSteps(bipoSteps).setBatchSize(4).setLearningRate(0.05).setBeta(0.1).setSeed(1).setEvalEvery(10).setPatience(3))
+                .build());
+        Operation last = OperationProgress.follow(vectorService.watchOperation(WatchOperationRequest.newBuilder().setId(op.getId()).build()),
+                op, progressLabel + " BiPO");
+        SteeringVector trained;
+        try {
+            trained = last.getResult().unpack(BuildVectorResponse.class).getVector();
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+            throw new IllegalStateException(task + ": BiPO training returned no vector", e);
+        }
+        float[] v = TensorCodec.toFloats(trained.getVector());
+        double norm = trained.getNorm();
+        for (int i = 0; i < v.length; i++) v[i] /= (float) norm;
+        return build(steering, task, "bipo", BuildVectorRequest.newBuilder().setRaw(RawVectorRecipe.newBuilder().setHook(hook)
+                .setVector(TensorCodec.ofFloats(v, v.length)).setPositions(PositionPolicy.ALL)));
     }
 
     private SteeringVector build(SteeringGrpc.SteeringBlockingStub steering, String task, String method, BuildVectorRequest.Builder recipe) {

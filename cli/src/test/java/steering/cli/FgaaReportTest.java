@@ -47,7 +47,7 @@ class FgaaReportTest {
     @Test
     void picksTheBestNonzeroScaleAndTheWinner() {
         // CAA: 0.6*0.8=0.48 at 10 vs 0.9*0.5=0.45 at 20 -> scale 10; FGAA: 0.9*0.8=0.72 at 10 -> wins
-        FgaaReport.TaskResult t = FgaaReport.parse(result("love", new double[][] {{0.6, 0.9}, {0.2, 0.2}, {0.1, 0.2}, {0.3, 0.3}, {0.9, 1.0}}));
+        FgaaReport.TaskResult t = FgaaReport.parse(result("love", new double[][] {{0.6, 0.9}, {0.2, 0.2}, {0.1, 0.2}, {0.3, 0.3}, {0.9, 1.0}, {0.1, 0.1}, {0.2, 0.2}}));
         FgaaReport.Curve caa = t.curves().get("CAA");
         assertArrayEquals(new double[] {0, 10, 20}, caa.scale());
         assertEquals(1, caa.best());
@@ -65,8 +65,8 @@ class FgaaReportTest {
     void rendersTablesAndChartsForTheTasksWithResults(@TempDir Path dir) throws Exception {
         Path results = dir.resolve("results");
         Files.createDirectories(results);
-        Files.writeString(results.resolve("love.json"), JSON.writeValueAsString(result("love", new double[][] {{0.6, 0.9}, {0.2, 0.2}, {0.1, 0.2}, {0.3, 0.3}, {0.9, 1.0}})));
-        Files.writeString(results.resolve("anger.json"), JSON.writeValueAsString(result("anger", new double[][] {{0.9, 0.1}, {0.2, 0.2}, {0.1, 0.2}, {0.3, 0.3}, {0.2, 0.1}})));
+        Files.writeString(results.resolve("love.json"), JSON.writeValueAsString(result("love", new double[][] {{0.6, 0.9}, {0.2, 0.2}, {0.1, 0.2}, {0.3, 0.3}, {0.9, 1.0}, {0.1, 0.1}, {0.2, 0.2}})));
+        Files.writeString(results.resolve("anger.json"), JSON.writeValueAsString(result("anger", new double[][] {{0.9, 0.1}, {0.2, 0.2}, {0.1, 0.2}, {0.3, 0.3}, {0.2, 0.1}, {0.1, 0.1}, {0.2, 0.2}})));
         JsonNode tasks = JSON.readTree("{\"tasks\":[{\"name\":\"anger\"},{\"name\":\"love\"},{\"name\":\"wedding\"}]}");
 
         FgaaReport.render(tasks, results, dir);
@@ -86,7 +86,7 @@ class FgaaReportTest {
 
     @Test
     void aMethodMissingFromAStoredResultIsShownAsMissingAndListedForTheSupplement() {
-        ObjectNode r = result("love", new double[][] {{0.6, 0.9}, {0.2, 0.2}, {0.1, 0.2}, {0.3, 0.3}, {0.9, 1.0}});
+        ObjectNode r = result("love", new double[][] {{0.6, 0.9}, {0.2, 0.2}, {0.1, 0.2}, {0.3, 0.3}, {0.9, 1.0}, {0.1, 0.1}, {0.2, 0.2}});
         ArrayNode points = (ArrayNode) r.get("evaluation").get("points");
         for (int i = points.size() - 1; i >= 0; i--) if (points.get(i).get("label").asText().equals("CAA (no BOS)")) points.remove(i);
         assertEquals(List.of("CAA (no BOS)"), ReproduceFgaa.missingMethods(r));
