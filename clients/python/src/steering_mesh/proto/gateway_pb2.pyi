@@ -124,7 +124,7 @@ class EvaluateRequest(_message.Message):
     def __init__(self, prompt: _Optional[_Union[_common_pb2.Prompt, _Mapping]] = ..., sampling: _Optional[_Union[_common_pb2.SamplingParams, _Mapping]] = ..., configs: _Optional[_Iterable[_Union[EvaluatedConfig, _Mapping]]] = ..., criterion: _Optional[str] = ..., samples: _Optional[int] = ..., behaviour_judge: _Optional[_Union[BehaviourJudge, str]] = ...) -> None: ...
 
 class EvaluatedPoint(_message.Message):
-    __slots__ = ("label", "scale", "behaviour", "coherence", "product", "samples", "sample_behaviour", "sample_coherence")
+    __slots__ = ("label", "scale", "behaviour", "coherence", "product", "samples", "sample_behaviour", "sample_coherence", "axbench")
     LABEL_FIELD_NUMBER: _ClassVar[int]
     SCALE_FIELD_NUMBER: _ClassVar[int]
     BEHAVIOUR_FIELD_NUMBER: _ClassVar[int]
@@ -133,6 +133,7 @@ class EvaluatedPoint(_message.Message):
     SAMPLES_FIELD_NUMBER: _ClassVar[int]
     SAMPLE_BEHAVIOUR_FIELD_NUMBER: _ClassVar[int]
     SAMPLE_COHERENCE_FIELD_NUMBER: _ClassVar[int]
+    AXBENCH_FIELD_NUMBER: _ClassVar[int]
     label: str
     scale: float
     behaviour: float
@@ -141,7 +142,22 @@ class EvaluatedPoint(_message.Message):
     samples: _containers.RepeatedScalarFieldContainer[str]
     sample_behaviour: _containers.RepeatedScalarFieldContainer[float]
     sample_coherence: _containers.RepeatedScalarFieldContainer[float]
-    def __init__(self, label: _Optional[str] = ..., scale: _Optional[float] = ..., behaviour: _Optional[float] = ..., coherence: _Optional[float] = ..., product: _Optional[float] = ..., samples: _Optional[_Iterable[str]] = ..., sample_behaviour: _Optional[_Iterable[float]] = ..., sample_coherence: _Optional[_Iterable[float]] = ...) -> None: ...
+    axbench: AxBenchScores
+    def __init__(self, label: _Optional[str] = ..., scale: _Optional[float] = ..., behaviour: _Optional[float] = ..., coherence: _Optional[float] = ..., product: _Optional[float] = ..., samples: _Optional[_Iterable[str]] = ..., sample_behaviour: _Optional[_Iterable[float]] = ..., sample_coherence: _Optional[_Iterable[float]] = ..., axbench: _Optional[_Union[AxBenchScores, _Mapping]] = ...) -> None: ...
+
+class AxBenchScores(_message.Message):
+    __slots__ = ("concept", "instruction", "fluency", "harmonic_mean", "sample_harmonic_mean")
+    CONCEPT_FIELD_NUMBER: _ClassVar[int]
+    INSTRUCTION_FIELD_NUMBER: _ClassVar[int]
+    FLUENCY_FIELD_NUMBER: _ClassVar[int]
+    HARMONIC_MEAN_FIELD_NUMBER: _ClassVar[int]
+    SAMPLE_HARMONIC_MEAN_FIELD_NUMBER: _ClassVar[int]
+    concept: float
+    instruction: float
+    fluency: float
+    harmonic_mean: float
+    sample_harmonic_mean: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, concept: _Optional[float] = ..., instruction: _Optional[float] = ..., fluency: _Optional[float] = ..., harmonic_mean: _Optional[float] = ..., sample_harmonic_mean: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class BestScale(_message.Message):
     __slots__ = ("label", "scale", "behaviour", "coherence", "product")

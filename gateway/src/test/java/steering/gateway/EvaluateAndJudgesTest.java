@@ -68,6 +68,14 @@ class EvaluateAndJudgesTest {
     }
 
     @Test
+    void axbenchHarmonicMeanIsZeroWhenAnyRatingIsAndTheMeanOfEqualOnes() {
+        assertEquals(2.0, new ChatJudge.AxBench(2, 2, 2).harmonicMean(), 1e-12);
+        assertEquals(0.0, new ChatJudge.AxBench(2, 0, 2).harmonicMean(), 1e-12);
+        assertEquals(3 / (1 + 0.5 + 0.5), new ChatJudge.AxBench(1, 2, 2).harmonicMean(), 1e-12);
+        assertTrue(Double.isNaN(new ChatJudge.AxBench(Double.NaN, 2, 2).harmonicMean()));
+    }
+
+    @Test
     void chatJudgeParsesScores() {
         assertEquals(0.0, ChatJudge.parse("1"), 1e-9);
         assertEquals(1.0, ChatJudge.parse("Score: 10/10"), 1e-9);
@@ -218,6 +226,13 @@ class EvaluateAndJudgesTest {
                 double[] s = judge.score(List.of("The bride and groom danced at their wedding."), "The text is about weddings.");
                 assertEquals(1, s.length);
                 assertTrue(s[0] >= 0 && s[0] <= 1, "a 1..10 answer mapped to [0, 1]: " + s[0]);
+                // AxBench's three ratings through the same server: each 0, 1 or 2 (a 135M judge may answer anything
+                // else, then NaN), and a harmonic mean consistent with them
+                ChatJudge.AxBench a = judge.axbench("The bride and groom danced at their wedding.", "weddings", "Tell me about your weekend.");
+                for (double x : new double[]{a.concept(), a.instruction(), a.fluency()}) {
+                    assertTrue(Double.isNaN(x) || x == 0 || x == 1 || x == 2, "a rating: " + x);
+                }
+                assertTrue(Double.isNaN(a.harmonicMean()) || (a.harmonicMean() >= 0 && a.harmonicMean() <= 2), a.toString());
             } finally {
                 http.stop(0);
             }

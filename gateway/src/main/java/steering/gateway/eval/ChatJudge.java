@@ -67,10 +67,55 @@ public final class ChatJudge implements BehaviourJudge {
 
     double scoreOne(String sample, String criterion) {
         ObjectNode body = JSON.createObjectNode();
+        addMessages(body.putArray("messages"), sample, criterion);
+        return parse(ask(body));
+    }
+
+    /** AxBench's three ratings of one sample (0..2 each; NaN when the reply has none) and their harmonic mean. */
+    public record AxBench(double concept, double instruction, double fluency) {
+        public double harmonicMean() {
+            if (Double.isNaN(concept) || Double.isNaN(instruction) || Double.isNaN(fluency)) return Double.NaN;
+            if (concept == 0 || instruction == 0 || fluency == 0) return 0;
+            return 3 / (1 / concept + 1 / instruction + 1 / fluency);
+        }
+    }
+
+    private static final Pattern RATING = Pattern.compile("\\b([0-2])\\b");
+
+    /** Rates a sample as AxBench's judge does: concept, instruction following, fluency, each 0 / 1 / 2. */
+    public AxBench axbench(String sample, String concept, String instruction) {
+        return new AxBench(
+                rate("how clearly the text incorporates the concept", "Concept: " + concept + "\nText: \"" + sample + "\"",
+                        "Concept: cooking\nText: \"I chopped the onions and fried them in butter.\"", "2",
+                        "Concept: cooking\nText: \"The train left the station at noon.\"", "0"),
+                rate("how well the response follows or continues the instruction", "Instruction: " + instruction
+                                + "\nResponse: \"" + sample + "\"",
+                        "Instruction: Describe your morning.\nResponse: \"I woke up early and made coffee.\"", "2",
+                        "Instruction: Describe your morning.\nResponse: \"Prime numbers have two divisors.\"", "0"),
+                rate("how fluent and grammatical the text is", "Text: \"" + sample + "\"",
+                        "Text: \"The cat sat on the warm mat and slept.\"", "2",
+                        "Text: \"cat the the mat warm sat sat on\"", "0"));
+    }
+
+    private double rate(String what, String question, String example1, String answer1, String example2, String answer2) {
+        ObjectNode body = JSON.createObjectNode();
+        com.fasterxml.jackson.databind.node.ArrayNode messages = body.putArray("messages");
+        add(messages, "system", "You rate " + what + ": 0 (not at all), 1 (somewhat) or 2 (fully). You answer with the "
+                + "one digit and nothing else.");
+        add(messages, "user", example1);
+        add(messages, "assistant", answer1);
+        add(messages, "user", example2);
+        add(messages, "assistant", answer2);
+        add(messages, "user", question);
+        Matcher m = RATING.matcher(ask(body));
+        return m.find() ? Integer.parseInt(m.group(1)) : Double.NaN;
+    }
+
+    /** One chat completion at temperature 0; returns the reply's text. */
+    private String ask(ObjectNode body) {
         body.put("model", model);
         body.put("temperature", 0);
         body.put("max_tokens", 8);
-        addMessages(body.putArray("messages"), sample, criterion);
         HttpRequest.Builder req = HttpRequest.newBuilder(endpoint).timeout(Duration.ofSeconds(120))
                 .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body.toString()));
@@ -80,8 +125,7 @@ public final class ChatJudge implements BehaviourJudge {
             if (resp.statusCode() != 200) {
                 throw new IllegalStateException("judge " + endpoint + " answered HTTP " + resp.statusCode() + ": " + resp.body());
             }
-            JsonNode answer = JSON.readTree(resp.body()).path("choices").path(0).path("message").path("content");
-            return parse(answer.asText());
+            return JSON.readTree(resp.body()).path("choices").path(0).path("message").path("content").asText();
         } catch (IOException e) {
             throw new IllegalStateException("judge " + endpoint + " is unreachable: " + e.getMessage(), e);
         } catch (InterruptedException e) {

@@ -82,7 +82,9 @@ public final class Evaluator {
                 EvaluatedPoint point = EvaluatedPoint.newBuilder().setLabel(label).setScale(scale).setBehaviour(behaviour)
                         .setCoherence(coherence).setProduct(behaviour * coherence).addAllSamples(samples)
                         .addAllSampleBehaviour(java.util.Arrays.stream(behaviours).boxed().toList())
-                        .addAllSampleCoherence(java.util.Arrays.stream(coherences).boxed().toList()).build();
+                        .addAllSampleCoherence(java.util.Arrays.stream(coherences).boxed().toList())
+                        .setAxbench(judge instanceof ChatJudge chat ? axbench(chat, samples, r) : AxBenchScores.getDefaultInstance())
+                        .build();
                 result.addPoints(point);
                 if (best == null || point.getProduct() > best.getProduct()) {
                     best = BestScale.newBuilder().setLabel(label).setScale(scale).setBehaviour(behaviour)
@@ -113,6 +115,24 @@ public final class Evaluator {
             futures.add(f);
         }
         return futures.stream().map(CompletableFuture::join).toList();
+    }
+
+    /** AxBench's ratings of every sample: the concept is the criterion, the instruction the request's prompt. */
+    private static AxBenchScores axbench(ChatJudge judge, List<String> samples, EvaluateRequest r) {
+        Prompt p = r.getPrompt();
+        String instruction = p.getKindCase() == Prompt.KindCase.CHAT && p.getChat().getMessagesCount() > 0
+                ? p.getChat().getMessages(p.getChat().getMessagesCount() - 1).getContent() : p.getText();
+        double[] concept = new double[samples.size()], follows = new double[samples.size()], fluency = new double[samples.size()];
+        double[] harmonic = new double[samples.size()];
+        for (int i = 0; i < samples.size(); i++) {
+            ChatJudge.AxBench a = judge.axbench(samples.get(i), r.getCriterion(), instruction);
+            concept[i] = a.concept();
+            follows[i] = a.instruction();
+            fluency[i] = a.fluency();
+            harmonic[i] = a.harmonicMean();
+        }
+        return AxBenchScores.newBuilder().setConcept(mean(concept)).setInstruction(mean(follows)).setFluency(mean(fluency))
+                .setHarmonicMean(mean(harmonic)).addAllSampleHarmonicMean(java.util.Arrays.stream(harmonic).boxed().toList()).build();
     }
 
     /** exp(mean per-token log-prob) of each sample after the prompt, under the unsteered model. */
