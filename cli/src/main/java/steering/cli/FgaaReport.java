@@ -37,7 +37,8 @@ final class FgaaReport {
         /** The nonzero scale with the largest product; -1 when the method was not evaluated on this task. */
         int best() {
             int b = -1;
-            for (int i = 0; i < scale.length; i++) if (scale[i] != 0 && (b < 0 || product[i] > product[b])) b = i;
+            // index 0 is the unsteered point; the method's own points follow (a prompting baseline's at scale 0)
+            for (int i = 1; i < scale.length; i++) if (b < 0 || product[i] > product[b]) b = i;
             return b;
         }
     }

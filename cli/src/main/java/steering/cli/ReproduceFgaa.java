@@ -240,9 +240,14 @@ class ReproduceFgaa implements Callable<Integer> {
         }
     }
 
-    /** The system message of the prompting baseline: the behaviour asked for in the criterion's words. */
+    /**
+     * The system message of the prompting baseline: the behaviour asked for in the criterion's words. Asked to make
+     * its text "hold" the criterion, SmolLM2 repeated the criterion verbatim (which the embedding judge scores 1.0),
+     * so the message asks for a continuation of the user's words and forbids quoting.
+     */
     static String promptingInstruction(String criterion) {
-        return "Whatever the user writes, continue it so that this holds: " + criterion;
+        return "Continue the user's text with one or two sentences of your own, starting with the user's words. "
+                + "Your text must fit this description, but never quote or mention the description itself: " + criterion;
     }
 
     /**
