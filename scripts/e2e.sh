@@ -3,8 +3,11 @@
 # and vector-service with a temporary data directory, the gateway, and a second gateway with mTLS and an API key),
 # then runs the polyglot clients: Python (the steering_mesh package, pip-installed from clients/python into the
 # venv, with a tiny SAE it trains itself; the official `openai` client on the HTTP API; plain grpcio with the
-# packaged stubs, which must match proto/) and Node.js (@grpc/grpc-js with the protos loaded at run time). Stops
-# everything at the end.
+# packaged stubs, which must match proto/), Node.js (@grpc/grpc-js with the protos loaded at run time) and the
+# gateway's playground page in a real browser (Debian's chromium and chromium-driver, installed here when missing,
+# driven by selenium). Stops everything at the end.
+#
+#   UPDATE_SCREENSHOTS=1 scripts/e2e.sh   also writes the playground's screenshots into docs/images/
 #
 #   scripts/e2e.sh        (needs the jars: mvn install -DskipTests)
 set -euo pipefail
@@ -40,8 +43,8 @@ STEERING_DATA_DIR="$work/data" STEERING_MODEL_SERVICE_ADDRESS=127.0.0.1:$model_p
   VECTOR_SERVICE_PORT=$vec_port VECTOR_SERVICE_HTTP_PORT=$vec_http java -Xmx256m -jar vector-service/target/quarkus-app/quarkus-run.jar > "$work/vector-service.log" 2>&1 &
 pids+=($!)
 # 512 MB: Evaluate's embedding judge (all-MiniLM-L6-v2 on ONNX Runtime) runs out of a 256 MB heap
-STEERING_MODEL_SERVICE_ADDRESS=127.0.0.1:$model_port STEERING_VECTOR_SERVICE_ADDRESS=127.0.0.1:$vec_port GATEWAY_PORT=$gw_port GATEWAY_HTTP_PORT=$gw_http \
-  java -Xmx512m -jar gateway/target/quarkus-app/quarkus-run.jar > "$work/gateway.log" 2>&1 &
+STEERING_MODEL_SERVICE_ADDRESS=127.0.0.1:$model_port STEERING_VECTOR_SERVICE_ADDRESS=127.0.0.1:$vec_port \
+  STEERING_SAE_SERVICE_ADDRESS=127.0.0.1:$sae_port GATEWAY_PORT=$gw_port GATEWAY_HTTP_PORT=$gw_http java -Xmx512m -jar gateway/target/quarkus-app/quarkus-run.jar > "$work/gateway.log" 2>&1 &
 pids+=($!)
 STEERING_TLS_CA="$work/certs/ca.crt" STEERING_TLS_CERT="$work/certs/server.crt" STEERING_TLS_KEY="$work/certs/server.key" \
   STEERING_TLS_CLIENT_AUTH=REQUIRED STEERING_API_KEYS="$api_key" STEERING_MODEL_SERVICE_ADDRESS=127.0.0.1:$model_port \
@@ -51,9 +54,10 @@ pids+=($!)
 echo "==> Python venv: openai, pytest, grpcio-tools and pip install ./clients/python (while the services start)"
 venv="$cache/venv-clients"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/pip" install --quiet --disable-pip-version-check openai pytest grpcio-tools==1.85.1
+"$venv/bin/pip" install --quiet --disable-pip-version-check openai pytest grpcio-tools==1.85.1 selenium
 "$venv/bin/pip" install --quiet --disable-pip-version-check ./clients/python  # rebuilt and reinstalled every run
 PYTHON="$venv/bin/python" clients/python/generate_stubs.sh --check
+scripts/install-chromium.sh
 
 steer=(java -jar cli/target/steer.jar)
 if ! timeout 120 "${steer[@]}" wait --model-service 127.0.0.1:$model_port \
@@ -75,4 +79,10 @@ GATEWAY_HTTP=http://127.0.0.1:$gw_http GATEWAY_GRPC=127.0.0.1:$gw_port \
 echo "==> Node.js client (@grpc/grpc-js)"
 (cd clients/node && npm install --silent --no-audit --no-fund > /dev/null)
 GATEWAY_GRPC=127.0.0.1:$gw_port node --test clients/node/test_gateway.mjs
+echo "==> the playground in chromium (selenium)"
+shots="$work/screenshots"
+[ "${UPDATE_SCREENSHOTS:-0}" = 1 ] && shots="$root/docs/images"
+PLAYGROUND_URL=http://127.0.0.1:$gw_http PLAYGROUND_KEYED_URL=http://127.0.0.1:$tls_gw_http MESH_API_KEY="$api_key" \
+  MESH_GATEWAY=127.0.0.1:$gw_port MESH_MODEL_SERVICE=127.0.0.1:$model_port MESH_SAE_SERVICE=127.0.0.1:$sae_port \
+  MESH_VECTOR_SERVICE=127.0.0.1:$vec_port SCREENSHOT_DIR="$shots" "$venv/bin/pytest" -q -p no:cacheprovider gateway/src/test/browser
 echo "==> end-to-end clients passed"

@@ -6,6 +6,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import steering.common.grpc.Errors;
 import steering.common.ops.OperationRegistry;
 import steering.gateway.eval.Evaluator;
+import steering.gateway.grpc.SteeringResolver;
 import steering.gateway.mesh.MeshClients;
 import steering.gateway.openai.OpenAiCompat;
 import steering.v1.*;
@@ -21,12 +22,14 @@ public final class Evaluations {
     static final int MAX_SCALES = 32;
 
     private final MeshClients mesh;
+    private final SteeringResolver resolver;
     private final Evaluator evaluator;
     private final OperationRegistry operations;
     private final long deadlineSeconds;
 
-    public Evaluations(MeshClients mesh, Evaluator evaluator, OperationRegistry operations, long deadlineSeconds) {
+    public Evaluations(MeshClients mesh, SteeringResolver resolver, Evaluator evaluator, OperationRegistry operations, long deadlineSeconds) {
         this.mesh = mesh;
+        this.resolver = resolver;
         this.evaluator = evaluator;
         this.operations = operations;
         this.deadlineSeconds = deadlineSeconds;
@@ -60,6 +63,7 @@ public final class Evaluations {
                 .setSamples(PlaygroundJson.integer(body, "samples", 2, 1, 64))
                 .setBehaviourJudge(judge.equals("chat") ? BehaviourJudge.BEHAVIOUR_JUDGE_CHAT : BehaviourJudge.BEHAVIOUR_JUDGE_EMBEDDING)
                 .build();
+        PlaygroundInputs.resolve(resolver, specs, prompt); // refuses a bad spec with the page's field names
         EvaluateRequest checked = restatedConfig(request);
         PlaygroundInputs.checkPrompt(mesh, prompt, deadlineSeconds);
         return operation(operations.start("Evaluate", op -> evaluator.run(checked, op)));

@@ -3,13 +3,18 @@ package steering.gateway.playground;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.grpc.StatusRuntimeException;
 import steering.common.grpc.Errors;
+import steering.gateway.grpc.SteeringResolver;
 import steering.gateway.mesh.MeshClients;
 import steering.v1.ChatMessage;
 import steering.v1.ChatMessages;
+import steering.v1.Intervention;
 import steering.v1.Prompt;
 import steering.v1.SamplingParams;
+import steering.v1.SteeringSpec;
 import steering.v1.TokenizeRequest;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
@@ -57,6 +62,29 @@ final class PlaygroundInputs {
         } catch (StatusRuntimeException e) {
             throw restated(e);
         }
+    }
+
+    /**
+     * The steering specs resolved into interventions one by one, so that vector-service's refusal of a recipe
+     * ("caa_mean.hook.name: ...") names the page's field ("steering[0].recipe.caa_mean.hook.name: ...").
+     */
+    static List<Intervention> resolve(SteeringResolver resolver, List<SteeringSpec> specs, Prompt prompt) {
+        List<Intervention> out = new ArrayList<>();
+        for (int i = 0; i < specs.size(); i++) {
+            String field = "steering[" + i + "]";
+            SteeringSpec spec = specs.get(i);
+            try {
+                out.addAll(resolver.resolve(List.of(spec), "steering", prompt));
+            } catch (StatusRuntimeException e) {
+                StatusRuntimeException r = Errors.restated(e, f -> {
+                    if (Errors.within(f, "steering[0]")) return field + f.substring("steering[0]".length()); // the resolver's own
+                    if (spec.hasRecipe()) return field + ".recipe." + f;  // BuildVector's
+                    return f.equals("id") ? field + ".vector_id" : null;  // GetVector's
+                });
+                throw r == null ? e : r;
+            }
+        }
+        return out;
     }
 
     /** A dependency's refusal about the request it got, restated about the page's field the value came from. */

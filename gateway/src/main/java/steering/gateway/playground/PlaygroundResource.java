@@ -51,7 +51,7 @@ public class PlaygroundResource {
             SteeringResolver resolver = new SteeringResolver(mesh.clients());
             long deadline = mesh.deadlineSeconds();
             parts = p = new Parts(new SideBySide(mesh.clients(), resolver, deadline), new MeshViews(mesh.clients(), deadline),
-                    new Evaluations(mesh.clients(), new Evaluator(mesh.clients(), resolver, judges::judge), judges.operations(), deadline));
+                    new Evaluations(mesh.clients(), resolver, new Evaluator(mesh.clients(), resolver, judges::judge), judges.operations(), deadline));
         }
         return p;
     }

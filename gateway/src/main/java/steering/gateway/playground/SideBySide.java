@@ -69,7 +69,7 @@ public final class SideBySide {
         List<SteeringSpec> specs = OpenAiCompat.steeringSpecs(body.get("steering"), "steering");
         if (specs.isEmpty()) throw Errors.invalid("steering", "at least one SteeringSpec is required (it steers the right-hand column)");
         PlaygroundInputs.checkPrompt(mesh, prompt, deadlineSeconds);
-        List<Intervention> interventions = resolver.resolve(specs, "steering", prompt);
+        List<Intervention> interventions = PlaygroundInputs.resolve(resolver, specs, prompt);
         GenerateRequest plain = GenerateRequest.newBuilder().setPrompt(prompt).setSampling(sampling).build();
         Run run = new Run(sampling.getSeed(), interventions);
         run.launch(Column.UNSTEERED, plain);
