@@ -126,6 +126,7 @@ async function generate(view) {
   const columns = { unsteered: view.querySelector("#unsteered"), steered: view.querySelector("#steered") };
   const info = view.querySelector("#run-info");
   Object.values(columns).forEach((c) => { c.textContent = ""; c.classList.remove("failed"); });
+  view.querySelectorAll(".prompt-echo").forEach((p) => (p.textContent = state.prompt)); // what both continue
   info.dataset.state = "running";
   info.textContent = "generating...";
   const body = {
