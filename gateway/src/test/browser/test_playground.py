@@ -139,6 +139,13 @@ def test_vector_steers_the_right_column_and_has_a_page(browser, vector):
     assert "seed 1" in info and f"{HOOK} x 3" in info, info
     browser.save_screenshot(str(shots() / "playground.png"))
 
+    # "set the slider to it": the scale that strength 1 means, here the calibrated one; and it generates again
+    calibrated = json.loads(urllib.request.urlopen(f"{url}/api/vectors/{VECTOR_ID}", timeout=30).read())["calibrated_scale"]
+    browser.find_element(By.ID, "vector-strength-1").click()
+    assert float(slider.get_attribute("value")) == calibrated
+    run_and_wait(browser)
+    assert f"{HOOK} x {calibrated:g}" in browser.find_element(By.ID, "run-info").text
+
     # the vector page: method, provenance, norm, calibrated scale and the calibration plot
     browser.find_element(By.ID, "vector-link").click()
     wait(browser).until(EC.text_to_be_present_in_element((By.ID, "v-id"), VECTOR_ID))
@@ -211,6 +218,23 @@ def test_evaluate_draws_behaviour_coherence_and_product(browser, vector):
         assert len(line.get_attribute("points").split()) == 3
     assert len(browser.find_elements(By.CSS_SELECTOR, "#e-samples-table tbody tr")) == 3
     browser.save_screenshot(str(shots() / "playground-evaluate.png"))
+
+
+def test_an_evaluation_can_be_cancelled_from_the_page(browser, vector):
+    open_playground(browser, env("PLAYGROUND_URL"))
+    choose(browser, "vector-select", VECTOR_ID)
+    browser.find_element(By.LINK_TEXT, "Evaluate").click()
+    scales = wait(browser).until(EC.presence_of_element_located((By.ID, "e-scales")))
+    scales.clear()
+    scales.send_keys(",".join(str(x) for x in range(32)))
+    samples = browser.find_element(By.ID, "e-samples")
+    samples.clear()
+    samples.send_keys("8")
+    browser.find_element(By.ID, "e-start").click()
+    cancel = wait(browser).until(EC.element_to_be_clickable((By.ID, "e-cancel")))
+    cancel.click()
+    wait(browser).until(EC.text_to_be_present_in_element((By.ID, "e-status"), "cancelled"))
+    assert not browser.find_elements(By.CSS_SELECTOR, "#e-plots svg.chart")
 
 
 def test_api_key_is_asked_once_and_sent_as_bearer(browser):

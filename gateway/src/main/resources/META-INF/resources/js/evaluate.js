@@ -41,12 +41,15 @@ function watch(view, id) {
   if (polling) clearTimeout(polling);
   const progress = view.querySelector("#e-progress");
   const status = view.querySelector("#e-status");
+  const cancel = view.querySelector("#e-cancel");
   progress.hidden = false;
+  cancel.onclick = () => postJson(`/api/operations/${encodeURIComponent(id)}/cancel`, {}).catch(showError);
   const poll = async () => {
     if (!document.body.contains(progress)) return; // the user left the tab
     try {
       const op = await getJson(`/api/operations/${encodeURIComponent(id)}`);
       progress.value = op.progress ?? 0;
+      cancel.hidden = !["OPERATION_STATE_PENDING", "OPERATION_STATE_RUNNING"].includes(op.state);
       status.textContent = `${(op.state || "").replace("OPERATION_STATE_", "").toLowerCase()} ${op.message || ""}`;
       if (op.state === "OPERATION_STATE_SUCCEEDED") return draw(view, op.result);
       if (op.state === "OPERATION_STATE_FAILED") return showError(new Error(op.error ? op.error.message : "the evaluation failed"));

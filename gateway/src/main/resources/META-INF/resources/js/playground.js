@@ -64,8 +64,10 @@ async function loadVectors(view) {
   select.replaceChildren(...vectors.map((v) => h("option", { value: v.id }, `${v.id} (${v.method.replace("VECTOR_METHOD_", "").toLowerCase()}, ${v.hook.name})`)));
   if (!vectors.some((v) => v.id === state.vectorId)) state.vectorId = vectors.length ? vectors[0].id : "";
   select.value = state.vectorId;
+  const strengthOne = view.querySelector("#vector-strength-1");
   const describe = () => {
     const v = vectors.find((x) => x.id === state.vectorId);
+    strengthOne.hidden = !v;
     view.querySelector("#vector-link").href = v ? `#/vectors/${encodeURIComponent(v.id)}` : "#/vectors";
     view.querySelector("#vector-hint").textContent = v
       ? `norm ${fmt(v.norm)}; strength 1 = scale ${fmt(v.default_scale ?? 1)}${v.calibrated_scale != null ? " (calibrated)" : ""}`
@@ -74,6 +76,14 @@ async function loadVectors(view) {
   select.addEventListener("change", () => {
     state.vectorId = select.value;
     describe();
+  });
+  // the scale that strength 1 means (the calibrated one when the vector was calibrated)
+  strengthOne.addEventListener("click", () => {
+    const v = vectors.find((x) => x.id === state.vectorId);
+    const slider = view.querySelector("#scale");
+    slider.value = v.default_scale ?? 1;
+    slider.dispatchEvent(new Event("input"));
+    slider.dispatchEvent(new Event("change"));
   });
   describe();
 }
