@@ -196,20 +196,22 @@ def test_feature_search_steering_and_feature_page(browser, sae):
     assert marks and all(m.text for m in marks), "each top context has its token marked"
 
 
-def test_evaluate_draws_behaviour_coherence_and_product(browser, vector):
+def start_evaluation(browser, scales, samples):
+    """The registry vector picked on the Playground tab, then an evaluation started on the Evaluate tab."""
     open_playground(browser, env("PLAYGROUND_URL"))
     choose(browser, "vector-select", VECTOR_ID)
     browser.find_element(By.LINK_TEXT, "Evaluate").click()
-    scales = wait(browser).until(EC.presence_of_element_located((By.ID, "e-scales")))
-    scales.clear()
-    scales.send_keys("0,4,8")
-    samples = browser.find_element(By.ID, "e-samples")
-    samples.clear()
-    samples.send_keys("1")
-    criterion = browser.find_element(By.ID, "e-criterion")
-    criterion.clear()
-    criterion.send_keys("The story is about a dog.")
+    wait(browser).until(EC.presence_of_element_located((By.ID, "e-scales")))
+    for field, text in (("e-scales", ",".join(str(x) for x in scales)), ("e-samples", str(samples)),
+                        ("e-criterion", "The story is about a dog.")):
+        box = browser.find_element(By.ID, field)
+        box.clear()
+        box.send_keys(text)
     browser.find_element(By.ID, "e-start").click()
+
+
+def test_evaluate_draws_behaviour_coherence_and_product(browser, vector):
+    start_evaluation(browser, [0, 4, 8], 1)
     wait(browser, 300).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#e-plots svg.chart")) == 3)
     titles = [t.text for t in browser.find_elements(By.CSS_SELECTOR, "#e-plots .chart-title")]
     assert titles == ["behaviour", "coherence", "behaviour x coherence"]
@@ -221,16 +223,7 @@ def test_evaluate_draws_behaviour_coherence_and_product(browser, vector):
 
 
 def test_an_evaluation_can_be_cancelled_from_the_page(browser, vector):
-    open_playground(browser, env("PLAYGROUND_URL"))
-    choose(browser, "vector-select", VECTOR_ID)
-    browser.find_element(By.LINK_TEXT, "Evaluate").click()
-    scales = wait(browser).until(EC.presence_of_element_located((By.ID, "e-scales")))
-    scales.clear()
-    scales.send_keys(",".join(str(x) for x in range(32)))
-    samples = browser.find_element(By.ID, "e-samples")
-    samples.clear()
-    samples.send_keys("8")
-    browser.find_element(By.ID, "e-start").click()
+    start_evaluation(browser, range(32), 8)
     cancel = wait(browser).until(EC.element_to_be_clickable((By.ID, "e-cancel")))
     cancel.click()
     wait(browser).until(EC.text_to_be_present_in_element((By.ID, "e-status"), "cancelled"))
