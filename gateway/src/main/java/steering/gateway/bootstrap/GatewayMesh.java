@@ -17,6 +17,9 @@ public class GatewayMesh {
     @ConfigProperty(name = "steering.vector-service.address")
     java.util.Optional<String> vectorService;
 
+    @ConfigProperty(name = "steering.sae-service.address")
+    java.util.Optional<String> saeService;
+
     @ConfigProperty(name = "steering.gateway.deadline-seconds", defaultValue = "600")
     long deadlineSeconds;
 
@@ -29,7 +32,7 @@ public class GatewayMesh {
         MeshClients c = clients;
         if (c == null) {
             synchronized (this) {
-                if (clients == null) clients = new MeshClients(channels, modelService, vectorService.orElse(null));
+                if (clients == null) clients = new MeshClients(channels, modelService, vectorService.orElse(null), saeService.orElse(null));
                 c = clients;
             }
         }

@@ -47,10 +47,14 @@ public class GatewaySecurity {
         }
     }
 
-    /** HTTP: the OpenAI-compatible API (metrics and health under /q stay open for probes and scrapers). */
+    /**
+     * HTTP: the OpenAI-compatible API and the playground's API (metrics and health under /q stay open for probes and
+     * scrapers; the playground's static page at / is open too, so that it can ask for the key).
+     */
     @ServerRequestFilter
     public Optional<Response> httpAuth(ContainerRequestContext request) {
-        if (!request.getUriInfo().getPath().startsWith("/v1")) return Optional.empty();
+        String path = request.getUriInfo().getPath();
+        if (!path.startsWith("/v1") && !path.startsWith("/api")) return Optional.empty();
         ApiKeys keys = apiKeys();
         if (keys.accepts(request.getHeaderString("Authorization"), request.getHeaderString("x-api-key"))) return Optional.empty();
         return Optional.of(Response.status(401).type(MediaType.APPLICATION_JSON)

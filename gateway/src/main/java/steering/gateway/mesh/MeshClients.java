@@ -3,6 +3,7 @@ package steering.gateway.mesh;
 import io.grpc.ManagedChannel;
 import steering.common.grpc.ChannelFactory;
 import steering.v1.ModelServiceGrpc;
+import steering.v1.SaeServiceGrpc;
 import steering.v1.VectorServiceGrpc;
 
 import java.util.concurrent.TimeUnit;
@@ -15,6 +16,7 @@ import java.util.concurrent.TimeUnit;
 public final class MeshClients implements AutoCloseable {
     private final ManagedChannel model;
     private final ManagedChannel vector;
+    private final ManagedChannel sae;
 
     public MeshClients(String modelServiceTarget) {
         this(modelServiceTarget, null);
@@ -22,21 +24,37 @@ public final class MeshClients implements AutoCloseable {
 
     /** Plaintext channels (tests). */
     public MeshClients(String modelServiceTarget, String vectorServiceTarget) {
-        this(ChannelFactory.plaintext(), modelServiceTarget, vectorServiceTarget);
+        this(ChannelFactory.plaintext(), modelServiceTarget, vectorServiceTarget, null);
+    }
+
+    /** Plaintext channels (tests), with sae-service for the playground's feature search. */
+    public MeshClients(String modelServiceTarget, String vectorServiceTarget, String saeServiceTarget) {
+        this(ChannelFactory.plaintext(), modelServiceTarget, vectorServiceTarget, saeServiceTarget);
     }
 
     /**
      * @param channels plaintext or TLS; every call carries the request id and trace context of the call being served
      * @param vectorServiceTarget null or blank: no vector-service (registry vectors and recipes are refused)
+     * @param saeServiceTarget    null or blank: no sae-service (the playground's feature pages are refused)
      */
-    public MeshClients(ChannelFactory channels, String modelServiceTarget, String vectorServiceTarget) {
+    public MeshClients(ChannelFactory channels, String modelServiceTarget, String vectorServiceTarget, String saeServiceTarget) {
         this.model = channels.channel(modelServiceTarget, 64 << 20);
-        this.vector = vectorServiceTarget == null || vectorServiceTarget.isBlank() ? null : channels.channel(vectorServiceTarget, 64 << 20);
+        this.vector = optional(channels, vectorServiceTarget);
+        this.sae = optional(channels, saeServiceTarget);
+    }
+
+    private static ManagedChannel optional(ChannelFactory channels, String target) {
+        return target == null || target.isBlank() ? null : channels.channel(target, 64 << 20);
     }
 
     /** vector-service, or null when the gateway runs without one. */
     public VectorServiceGrpc.VectorServiceBlockingStub vectorBlocking() {
         return vector == null ? null : VectorServiceGrpc.newBlockingStub(vector);
+    }
+
+    /** sae-service, or null when the gateway runs without one. */
+    public SaeServiceGrpc.SaeServiceBlockingStub saeBlocking() {
+        return sae == null ? null : SaeServiceGrpc.newBlockingStub(sae);
     }
 
     /** Deadlines of the incoming call propagate to this stub's calls through gRPC's Context. */
@@ -51,6 +69,8 @@ public final class MeshClients implements AutoCloseable {
     @Override
     public void close() throws InterruptedException {
         model.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-        if (vector != null) vector.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        for (ManagedChannel c : new ManagedChannel[] {vector, sae}) {
+            if (c != null) c.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
     }
 }

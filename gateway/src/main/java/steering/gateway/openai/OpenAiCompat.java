@@ -12,7 +12,9 @@ import steering.common.grpc.Errors;
 import steering.gateway.grpc.SteeringResolver;
 import steering.v1.*;
 
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
 import java.util.UUID;
 
 /**
@@ -71,24 +73,28 @@ public final class OpenAiCompat {
         logprobs(body, kind, sampling);
 
         GenerateRequest.Builder req = GenerateRequest.newBuilder().setPrompt(prompt).setSampling(sampling);
-        JsonNode steering = body.get("steering");
-        if (steering != null && !steering.isNull()) {
-            if (!steering.isArray()) throw Errors.invalid("steering", "an array of SteeringSpec objects is expected");
-            SteeredGenerateRequest.Builder specs = SteeredGenerateRequest.newBuilder();
-            for (int i = 0; i < steering.size(); i++) {
-                SteeringSpec.Builder spec = SteeringSpec.newBuilder();
-                try {
-                    JsonFormat.parser().merge(steering.get(i).toString(), spec);
-                } catch (InvalidProtocolBufferException e) {
-                    throw Errors.invalid("steering[" + i + "]", e.getMessage());
-                }
-                specs.addSteering(spec);
-            }
-            req.addAllInterventions(resolver.resolve(specs.getSteeringList(), "steering", prompt.build()));
-        }
+        List<SteeringSpec> specs = steeringSpecs(body.get("steering"), "steering");
+        if (!specs.isEmpty()) req.addAllInterventions(resolver.resolve(specs, "steering", prompt.build()));
         String prefix = kind == Kind.CHAT ? "chatcmpl-" : "cmpl-";
         return new Parsed(req.build(), body.path("model").asText(servedModel), body.path("stream").asBoolean(false),
                 prefix + UUID.randomUUID(), System.currentTimeMillis() / 1000, kind);
+    }
+
+    /** A JSON array of SteeringSpec objects in proto JSON form (null or absent: none), each refused by its index. */
+    public static List<SteeringSpec> steeringSpecs(JsonNode steering, String field) {
+        if (steering == null || steering.isNull()) return List.of();
+        if (!steering.isArray()) throw Errors.invalid(field, "an array of SteeringSpec objects is expected");
+        List<SteeringSpec> specs = new ArrayList<>();
+        for (int i = 0; i < steering.size(); i++) {
+            SteeringSpec.Builder spec = SteeringSpec.newBuilder();
+            try {
+                JsonFormat.parser().merge(steering.get(i).toString(), spec);
+            } catch (InvalidProtocolBufferException e) {
+                throw Errors.invalid(field + "[" + i + "]", e.getMessage());
+            }
+            specs.add(spec.build());
+        }
+        return specs;
     }
 
     /**
@@ -235,7 +241,7 @@ public final class OpenAiCompat {
         return out;
     }
 
-    static String finishReason(FinishReason f) {
+    public static String finishReason(FinishReason f) {
         return switch (f) {
             case FINISH_REASON_LENGTH -> "length";
             default -> "stop";
