@@ -5,6 +5,7 @@ import steering.model.loader.LoadedModel;
 import steering.model.runtime.HookPoint;
 import steering.model.runtime.Intervention;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -14,7 +15,8 @@ import java.util.Map;
 /**
  * The cost of each intervention kind per decode step (DecodeBenchmark --kinds): greedy decode at each batch size,
  * every stream carrying one intervention of the kind at the middle block's resid_post, ALL positions, against the
- * unsteered decode, the runs interleaved (unsteered, then each kind) so that machine noise hits them alike.
+ * unsteered decode, the runs interleaved (unsteered and each kind, the order rotated every repeat) so that machine
+ * noise hits them alike; best of the repeats.
  */
 final class KindCost {
     private KindCost() {}
@@ -64,11 +66,16 @@ final class KindCost {
                 double[] plain = new double[o.repeats()];
                 Map<String, double[]> steered = new LinkedHashMap<>();
                 for (String k : kinds.keySet()) steered.put(k, new double[o.repeats()]);
+                List<String> order = new ArrayList<>();
+                order.add(null); // the unsteered run
+                order.addAll(kinds.keySet());
                 for (int r = 0; r < o.repeats(); r++) {
                     System.err.printf(Locale.ROOT, "batch %d, repeat %d/%d ...%n", b, r + 1, o.repeats());
-                    plain[r] = DecodeBenchmark.decode(engine, prompt, o.tokens(), b, List.of());
-                    for (var k : kinds.entrySet()) {
-                        steered.get(k.getKey())[r] = DecodeBenchmark.decode(engine, prompt, o.tokens(), b, List.of(k.getValue()));
+                    // each repeat starts one place further along, so that no kind always runs right after another
+                    for (int i = 0; i < order.size(); i++) {
+                        String k = order.get((i + r) % order.size());
+                        if (k == null) plain[r] = DecodeBenchmark.decode(engine, prompt, o.tokens(), b, List.of());
+                        else steered.get(k)[r] = DecodeBenchmark.decode(engine, prompt, o.tokens(), b, List.of(kinds.get(k)));
                     }
                 }
                 Map<String, Object> base = DecodeBenchmark.rate(dtype, "decode", b, false, plain);

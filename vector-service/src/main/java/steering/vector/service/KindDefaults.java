@@ -14,7 +14,9 @@ public final class KindDefaults {
     private KindDefaults() {}
 
     public static SteeringVector apply(BuildVectorRequest r, SteeringVector v) {
-        InterventionKind kind = r.getKind();
+        // a file we exported carries its kind and value; a request that names none keeps them
+        boolean keep = r.getKind() == InterventionKind.ADD && !r.hasValue() && v.getKind() != InterventionKind.ADD;
+        InterventionKind kind = keep ? v.getKind() : r.getKind();
         if (kind == InterventionKind.UNRECOGNIZED) throw Errors.invalid("kind", "unknown kind " + r.getKindValue());
         boolean rows = v.getVector().getShapeCount() == 2 && v.getVector().getShape(0) > 1;
         SteeringVector.Builder b = v.toBuilder().setKind(kind);
@@ -22,18 +24,19 @@ public final class KindDefaults {
             throw Errors.invalid("kind", kind + " takes one [d_model] direction, but this recipe builds "
                     + v.getVector().getShape(0) + " rows (PROMPT_FRONT); build it as ADD");
         }
-        if (kind == InterventionKind.SAE_FEATURE && (r.getRecipeCase() != BuildVectorRequest.RecipeCase.SAE_DECODER
+        if (kind == InterventionKind.SAE_FEATURE && !keep && (r.getRecipeCase() != BuildVectorRequest.RecipeCase.SAE_DECODER
                 || r.getSaeDecoder().getFeaturesCount() != 1)) {
             throw Errors.invalid("kind", "SAE_FEATURE names one SAE feature: use an sae_decoder recipe with exactly one feature");
         }
+        if (!keep) b.clearValue();
         boolean needsValue = kind != InterventionKind.ADD && kind != InterventionKind.ABLATE;
-        if (r.hasValue()) {
+        if (!keep && r.hasValue()) {
             if (!needsValue) throw Errors.invalid("value", kind + " takes no value (its magnitude is the scale or nothing)");
             if (!Double.isFinite(r.getValue()) || Math.abs(r.getValue()) > 1e6) {
                 throw Errors.invalid("value", r.getValue() + " is outside the allowed range [-1e6, 1e6]");
             }
             b.setValue(r.getValue());
-        } else if (needsValue) {
+        } else if (!keep && needsValue) {
             throw Errors.invalid("value", kind + " needs the target value");
         }
         if (r.hasPositions()) {

@@ -127,7 +127,12 @@ class InterventionKindsLoopbackTest {
         // only ADD vectors become llama.cpp control vectors; safetensors keeps any
         assertStatus(Status.Code.INVALID_ARGUMENT, () -> mesh.vectors().exportVector(ExportVectorRequest.newBuilder().setId("dog-clamp")
                 .setFormat(VectorFileFormat.VECTOR_FILE_FORMAT_GGUF).build()), "format", "CLAMP", "only ADD");
-        assertTrue(mesh.vectors().exportVector(ExportVectorRequest.newBuilder().setId("dog-clamp").build()).getData().size() > 0);
+        var file = mesh.vectors().exportVector(ExportVectorRequest.newBuilder().setId("dog-clamp").build()).getData();
+        SteeringVector back = mesh.vectors().buildVector(BuildVectorRequest.newBuilder().setSave(false)
+                .setFile(ImportFileRecipe.newBuilder().setData(file)).build()).getVector();
+        assertEquals(InterventionKind.CLAMP, back.getKind(), "a safetensors file keeps the kind");
+        assertEquals(3, back.getValue(), 1e-12);
+        assertEquals(iv.toBuilder().setValue(3).build(), back.getIntervention());
     }
 
     @Test
