@@ -8,12 +8,12 @@
 """
 from steering_mesh import recipes
 from steering_mesh.errors import MeshError
-from steering_mesh.mesh import (Chunk, Compared, Generation, Mesh, Operation, Steer, Tokens, Vector, prompt,
+from steering_mesh.mesh import (Chunk, Compared, Feature, Generation, Mesh, Operation, Steer, Tokens, Vector, prompt,
                                 sampling)
 from steering_mesh.scoring import Alternative, Condition, ConditionResult, Score, TokenLogprob
 from steering_mesh.tensors import bfloat16_bits_to_float32, float32_to_bfloat16_bits, from_tensor, to_tensor
 
 __version__ = "0.1.0"
-__all__ = ["Mesh", "MeshError", "Steer", "Vector", "Operation", "Generation", "Chunk", "Compared", "Tokens",
+__all__ = ["Mesh", "MeshError", "Steer", "Feature", "Vector", "Operation", "Generation", "Chunk", "Compared", "Tokens",
            "recipes", "prompt", "sampling", "to_tensor", "from_tensor", "bfloat16_bits_to_float32",
            "float32_to_bfloat16_bits", "Condition", "ConditionResult", "Score", "TokenLogprob", "Alternative"]

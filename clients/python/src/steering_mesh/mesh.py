@@ -28,7 +28,8 @@ PromptLike = Union[str, Sequence[int], Sequence[Mapping[str, str]], c.Prompt]
 _FINISH = {c.FINISH_REASON_LENGTH: "length", c.FINISH_REASON_EOS: "eos", c.FINISH_REASON_STOP_STRING: "stop",
            c.FINISH_REASON_CANCELLED: "cancelled"}
 _KINDS = {"add": c.ADD, "ablate": c.ABLATE, "clamp": c.CLAMP, "cap_at_most": c.CAP_AT_MOST,
-          "cap_at_least": c.CAP_AT_LEAST}
+          "cap_at_least": c.CAP_AT_LEAST, "sae_feature": c.SAE_FEATURE}
+_KIND_NAMES = {number: name for name, number in _KINDS.items()}
 _REDUCTIONS = {None: s.FEATURE_REDUCTION_PER_TOKEN, "per_token": s.FEATURE_REDUCTION_PER_TOKEN,
                "mean": s.FEATURE_REDUCTION_MEAN, "max": s.FEATURE_REDUCTION_MAX}
 _JUDGES = {"embedding": g.BEHAVIOUR_JUDGE_EMBEDDING, "chat": g.BEHAVIOUR_JUDGE_CHAT}
@@ -76,13 +77,18 @@ class Vector:
     features: Dict[int, float]
     saved: bool
     proto: v.SteeringVector = field(repr=False)
+    #: how it is applied by default: add, ablate, clamp, cap_at_most, cap_at_least, sae_feature
+    kind: str = "add"
+    #: the target value of clamp, caps and sae_feature (None for add and ablate)
+    value: Optional[float] = None
 
     @classmethod
     def of(cls, p: v.SteeringVector, saved: bool = True) -> "Vector":
         return cls(id=p.id, array=from_tensor(p.vector) if p.HasField("vector") else None, hook=p.hook.name,
                    method=v.VectorMethod.Name(p.method)[len("VECTOR_METHOD_"):].lower(), norm=p.norm,
                    default_scale=p.default_scale, positions=c.PositionPolicy.Name(p.positions).lower(),
-                   features={f.feature: f.weight for f in p.features}, saved=saved, proto=p)
+                   features={f.feature: f.weight for f in p.features}, saved=saved, proto=p,
+                   kind=_KIND_NAMES[p.kind], value=p.value if p.HasField("value") else None)
 
     def steer(self, scale: Optional[float] = None, strength: Optional[float] = None,
               hook: Optional[str] = None) -> "Steer":
@@ -91,14 +97,38 @@ class Vector:
         return Steer(self, scale=scale, strength=strength, hook=hook)
 
 
+@dataclass(frozen=True)
+class Feature:
+    """An SAE feature to steer with (kind sae_feature): the gateway resolves it through vector-service and
+    sae-service into the SAE's tensors; it applies at the SAE's hook."""
+    sae_id: str
+    index: int
+
+
+def _magnitude(out: c.Intervention, m: float, multiply: bool) -> Optional[c.Intervention]:
+    """The gateway's rule (steering.common.steer.Magnitude): scale/strength are ADD's scale, the value of clamp,
+    caps and sae_feature; ablate takes 0 (None: left out) or 1."""
+    if out.kind == c.ADD:
+        out.scale = (out.scale if out.HasField("scale") else 1.0) * m if multiply else m
+    elif out.kind == c.ABLATE:
+        if m not in (0, 1):
+            raise ValueError(f"{m} does not apply to ablate, which has no magnitude: 0 turns it off, 1 applies it")
+        return out if m == 1 else None
+    else:
+        out.value = out.value * m if multiply else m
+    return out
+
+
 @dataclass
 class Steer:
-    """One vector to add while generating: a numpy array (needs `hook`), a registry id, a `Vector`, or a recipe of
-    `steering_mesh.recipes` built on the fly. `scale` is the raw multiplier; `strength` a multiple of a registry
-    vector's calibrated scale. `kind`: add, ablate, clamp, cap_at_most, cap_at_least (arrays only; `value` for the
-    last three); `positions`: all, prompt_front, from_index, prompt_only, generated_only (arrays only);
-    `condition`: a `Condition` (CAST) deciding from the prompt whether to steer the generated tokens (arrays and
-    Vectors with their data, sent inline; generation only)."""
+    """One intervention while generating: a numpy array (needs `hook`), a registry id, a `Vector`, a recipe of
+    `steering_mesh.recipes` built on the fly, or an SAE `Feature`. `kind`: add, ablate, clamp, cap_at_most,
+    cap_at_least (arrays) or sae_feature (a `Feature`); `value` is the target of clamp, caps and sae_feature.
+    `scale` and `strength` are the kind's magnitude: ADD's scale (strength: a multiple of a registry vector's
+    calibrated scale), the value of the value kinds; ablate takes 0 (off) or 1. `positions`: all, prompt_front,
+    from_index, prompt_only, generated_only (arrays and features). `condition`: a `Condition` (CAST) deciding from
+    the prompt whether to steer the generated tokens (arrays and Vectors with their data, sent inline; generation
+    only)."""
     vector: object
     hook: Optional[str] = None
     scale: Optional[float] = None
@@ -118,12 +148,15 @@ class Steer:
             if self.hook:
                 out.hook.name = self.hook
             if self.scale is not None:
-                out.scale = self.scale
+                out = _magnitude(out, self.scale, multiply=False)
             elif self.strength is not None:
-                out.scale = self.strength * self.vector.default_scale
-            if self.condition is not None:
+                out = _magnitude(out, self.strength, multiply=True)
+            if self.condition is not None and out is not None:
                 out.condition.CopyFrom(self.condition.proto())
             return out
+        if isinstance(self.vector, Feature):
+            raise TypeError("an SAE Feature is resolved by the gateway: steer with it through generate / compare / "
+                            "evaluate, or build it as a vector (recipes.sae_decoder with kind='sae_feature')")
         if not isinstance(self.vector, np.ndarray):
             raise TypeError("an Intervention needs a numpy array or a Vector, not " + type(self.vector).__name__)
         if not self.hook:
@@ -159,6 +192,17 @@ class Steer:
         elif type(target) in recipes.FIELDS:
             out.recipe.CopyFrom(recipes.request(target))
             out.hook = self.hook or ""
+        elif isinstance(target, Feature):
+            iv = out.intervention
+            iv.kind = c.SAE_FEATURE
+            iv.sae_feature.sae_id = target.sae_id
+            iv.sae_feature.feature = target.index
+            iv.positions = recipes.POSITIONS[self.positions]
+            iv.from_index = self.from_index
+            if self.hook:
+                iv.hook.name = self.hook
+            if self.value is not None:
+                iv.value = self.value
         else:
             inline = Steer(self.vector, self.hook, None, None, self.positions, self.from_index, self.kind,
                            self.value, self.dtype, self.condition)
@@ -488,11 +532,19 @@ class Mesh:
 
     # -- vectors -------------------------------------------------------------------------------------------------
     def build_vector(self, recipe, vector_id: str = "", *, save: bool = True, overwrite: bool = False,
-                     description: str = "", labels: Optional[Mapping[str, str]] = None) -> Vector:
+                     description: str = "", labels: Optional[Mapping[str, str]] = None, kind: str = "add",
+                     value: Optional[float] = None, positions: Optional[str] = None) -> Vector:
         """Builds a vector from a recipe of `steering_mesh.recipes` (actadd, caa, caa_mean, sae_decoder, sae_ts,
-        fgaa, raw, from_file); stored in the registry unless save=False."""
+        fgaa, raw, from_file); stored in the registry unless save=False. `kind`, `value` and `positions` are how
+        it is applied by default (sae_feature: an sae_decoder recipe of one feature); a registry vector's strength
+        then multiplies the value of clamp, caps and sae_feature."""
         request = recipes.request(recipe, vector_id=vector_id, save=save, overwrite=overwrite,
                                   description=description, labels=labels)
+        request.kind = _KINDS[kind]
+        if value is not None:
+            request.value = value
+        if positions is not None:
+            request.positions = recipes.POSITIONS[positions]
         r = self._call(self._gateway.BuildVector, request, "Steering/BuildVector")
         return Vector.of(r.vector, saved=save)
 

@@ -36,6 +36,7 @@ class InterventionKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CLAMP: _ClassVar[InterventionKind]
     CAP_AT_MOST: _ClassVar[InterventionKind]
     CAP_AT_LEAST: _ClassVar[InterventionKind]
+    SAE_FEATURE: _ClassVar[InterventionKind]
 
 class Comparison(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -75,6 +76,7 @@ ABLATE: InterventionKind
 CLAMP: InterventionKind
 CAP_AT_MOST: InterventionKind
 CAP_AT_LEAST: InterventionKind
+SAE_FEATURE: InterventionKind
 GREATER: Comparison
 LESS: Comparison
 FINISH_REASON_UNSPECIFIED: FinishReason
@@ -106,7 +108,7 @@ class HookPoint(_message.Message):
     def __init__(self, name: _Optional[str] = ...) -> None: ...
 
 class Intervention(_message.Message):
-    __slots__ = ("hook", "vector", "scale", "positions", "from_index", "kind", "value", "condition")
+    __slots__ = ("hook", "vector", "scale", "positions", "from_index", "kind", "value", "condition", "sae_feature")
     HOOK_FIELD_NUMBER: _ClassVar[int]
     VECTOR_FIELD_NUMBER: _ClassVar[int]
     SCALE_FIELD_NUMBER: _ClassVar[int]
@@ -115,6 +117,7 @@ class Intervention(_message.Message):
     KIND_FIELD_NUMBER: _ClassVar[int]
     VALUE_FIELD_NUMBER: _ClassVar[int]
     CONDITION_FIELD_NUMBER: _ClassVar[int]
+    SAE_FEATURE_FIELD_NUMBER: _ClassVar[int]
     hook: HookPoint
     vector: Tensor
     scale: float
@@ -123,7 +126,26 @@ class Intervention(_message.Message):
     kind: InterventionKind
     value: float
     condition: Condition
-    def __init__(self, hook: _Optional[_Union[HookPoint, _Mapping]] = ..., vector: _Optional[_Union[Tensor, _Mapping]] = ..., scale: _Optional[float] = ..., positions: _Optional[_Union[PositionPolicy, str]] = ..., from_index: _Optional[int] = ..., kind: _Optional[_Union[InterventionKind, str]] = ..., value: _Optional[float] = ..., condition: _Optional[_Union[Condition, _Mapping]] = ...) -> None: ...
+    sae_feature: SaeFeature
+    def __init__(self, hook: _Optional[_Union[HookPoint, _Mapping]] = ..., vector: _Optional[_Union[Tensor, _Mapping]] = ..., scale: _Optional[float] = ..., positions: _Optional[_Union[PositionPolicy, str]] = ..., from_index: _Optional[int] = ..., kind: _Optional[_Union[InterventionKind, str]] = ..., value: _Optional[float] = ..., condition: _Optional[_Union[Condition, _Mapping]] = ..., sae_feature: _Optional[_Union[SaeFeature, _Mapping]] = ...) -> None: ...
+
+class SaeFeature(_message.Message):
+    __slots__ = ("sae_id", "feature", "encoder", "encoder_bias", "decoder", "input_bias", "threshold")
+    SAE_ID_FIELD_NUMBER: _ClassVar[int]
+    FEATURE_FIELD_NUMBER: _ClassVar[int]
+    ENCODER_FIELD_NUMBER: _ClassVar[int]
+    ENCODER_BIAS_FIELD_NUMBER: _ClassVar[int]
+    DECODER_FIELD_NUMBER: _ClassVar[int]
+    INPUT_BIAS_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    sae_id: str
+    feature: int
+    encoder: Tensor
+    encoder_bias: float
+    decoder: Tensor
+    input_bias: Tensor
+    threshold: float
+    def __init__(self, sae_id: _Optional[str] = ..., feature: _Optional[int] = ..., encoder: _Optional[_Union[Tensor, _Mapping]] = ..., encoder_bias: _Optional[float] = ..., decoder: _Optional[_Union[Tensor, _Mapping]] = ..., input_bias: _Optional[_Union[Tensor, _Mapping]] = ..., threshold: _Optional[float] = ...) -> None: ...
 
 class Condition(_message.Message):
     __slots__ = ("hook", "direction", "threshold", "comparison")

@@ -278,24 +278,28 @@ class ReconstructResponse(_message.Message):
     def __init__(self, reconstruction: _Optional[_Union[_common_pb2.Tensor, _Mapping]] = ..., variance_explained: _Optional[float] = ..., mse: _Optional[float] = ..., l0: _Optional[float] = ..., mean_cosine: _Optional[float] = ..., rows: _Optional[int] = ...) -> None: ...
 
 class FeatureDirectionsRequest(_message.Message):
-    __slots__ = ("sae_id", "features", "normalize")
+    __slots__ = ("sae_id", "features", "normalize", "sae_features")
     SAE_ID_FIELD_NUMBER: _ClassVar[int]
     FEATURES_FIELD_NUMBER: _ClassVar[int]
     NORMALIZE_FIELD_NUMBER: _ClassVar[int]
+    SAE_FEATURES_FIELD_NUMBER: _ClassVar[int]
     sae_id: str
     features: _containers.RepeatedScalarFieldContainer[int]
     normalize: bool
-    def __init__(self, sae_id: _Optional[str] = ..., features: _Optional[_Iterable[int]] = ..., normalize: _Optional[bool] = ...) -> None: ...
+    sae_features: bool
+    def __init__(self, sae_id: _Optional[str] = ..., features: _Optional[_Iterable[int]] = ..., normalize: _Optional[bool] = ..., sae_features: _Optional[bool] = ...) -> None: ...
 
 class FeatureDirectionsResponse(_message.Message):
-    __slots__ = ("directions", "features", "norms")
+    __slots__ = ("directions", "features", "norms", "sae_features")
     DIRECTIONS_FIELD_NUMBER: _ClassVar[int]
     FEATURES_FIELD_NUMBER: _ClassVar[int]
     NORMS_FIELD_NUMBER: _ClassVar[int]
+    SAE_FEATURES_FIELD_NUMBER: _ClassVar[int]
     directions: _common_pb2.Tensor
     features: _containers.RepeatedScalarFieldContainer[int]
     norms: _containers.RepeatedScalarFieldContainer[float]
-    def __init__(self, directions: _Optional[_Union[_common_pb2.Tensor, _Mapping]] = ..., features: _Optional[_Iterable[int]] = ..., norms: _Optional[_Iterable[float]] = ...) -> None: ...
+    sae_features: _containers.RepeatedCompositeFieldContainer[_common_pb2.SaeFeature]
+    def __init__(self, directions: _Optional[_Union[_common_pb2.Tensor, _Mapping]] = ..., features: _Optional[_Iterable[int]] = ..., norms: _Optional[_Iterable[float]] = ..., sae_features: _Optional[_Iterable[_Union[_common_pb2.SaeFeature, _Mapping]]] = ...) -> None: ...
 
 class CorpusSource(_message.Message):
     __slots__ = ("dataset", "path", "texts", "generated", "max_documents")

@@ -291,7 +291,7 @@ class ImportFileRecipe(_message.Message):
     def __init__(self, data: _Optional[bytes] = ..., format: _Optional[_Union[VectorFileFormat, str]] = ..., gguf_layer: _Optional[int] = ..., hook: _Optional[_Union[_common_pb2.HookPoint, _Mapping]] = ...) -> None: ...
 
 class BuildVectorRequest(_message.Message):
-    __slots__ = ("vector_id", "actadd", "caa", "caa_mean", "sae_decoder", "sae_ts", "fgaa", "raw", "file", "trained", "save", "overwrite", "description", "labels")
+    __slots__ = ("vector_id", "actadd", "caa", "caa_mean", "sae_decoder", "sae_ts", "fgaa", "raw", "file", "trained", "save", "overwrite", "description", "labels", "kind", "value", "positions")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -313,6 +313,9 @@ class BuildVectorRequest(_message.Message):
     OVERWRITE_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    POSITIONS_FIELD_NUMBER: _ClassVar[int]
     vector_id: str
     actadd: ActAddRecipe
     caa: CaaRecipe
@@ -327,7 +330,10 @@ class BuildVectorRequest(_message.Message):
     overwrite: bool
     description: str
     labels: _containers.ScalarMap[str, str]
-    def __init__(self, vector_id: _Optional[str] = ..., actadd: _Optional[_Union[ActAddRecipe, _Mapping]] = ..., caa: _Optional[_Union[CaaRecipe, _Mapping]] = ..., caa_mean: _Optional[_Union[CaaMeanRecipe, _Mapping]] = ..., sae_decoder: _Optional[_Union[SaeDecoderRecipe, _Mapping]] = ..., sae_ts: _Optional[_Union[SaeTsRecipe, _Mapping]] = ..., fgaa: _Optional[_Union[FgaaRecipe, _Mapping]] = ..., raw: _Optional[_Union[RawVectorRecipe, _Mapping]] = ..., file: _Optional[_Union[ImportFileRecipe, _Mapping]] = ..., trained: _Optional[_Union[TrainedRecipe, _Mapping]] = ..., save: _Optional[bool] = ..., overwrite: _Optional[bool] = ..., description: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    kind: _common_pb2.InterventionKind
+    value: float
+    positions: _common_pb2.PositionPolicy
+    def __init__(self, vector_id: _Optional[str] = ..., actadd: _Optional[_Union[ActAddRecipe, _Mapping]] = ..., caa: _Optional[_Union[CaaRecipe, _Mapping]] = ..., caa_mean: _Optional[_Union[CaaMeanRecipe, _Mapping]] = ..., sae_decoder: _Optional[_Union[SaeDecoderRecipe, _Mapping]] = ..., sae_ts: _Optional[_Union[SaeTsRecipe, _Mapping]] = ..., fgaa: _Optional[_Union[FgaaRecipe, _Mapping]] = ..., raw: _Optional[_Union[RawVectorRecipe, _Mapping]] = ..., file: _Optional[_Union[ImportFileRecipe, _Mapping]] = ..., trained: _Optional[_Union[TrainedRecipe, _Mapping]] = ..., save: _Optional[bool] = ..., overwrite: _Optional[bool] = ..., description: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., kind: _Optional[_Union[_common_pb2.InterventionKind, str]] = ..., value: _Optional[float] = ..., positions: _Optional[_Union[_common_pb2.PositionPolicy, str]] = ...) -> None: ...
 
 class BuildVectorResponse(_message.Message):
     __slots__ = ("vector",)
@@ -374,7 +380,7 @@ class VectorCalibration(_message.Message):
     def __init__(self, best_scale: _Optional[float] = ..., points: _Optional[_Iterable[_Union[VectorCalibrationPoint, _Mapping]]] = ..., behaviour_measure: _Optional[str] = ..., unsteered_logprob: _Optional[float] = ..., random_logprob: _Optional[float] = ..., request: _Optional[_Union[CalibrateScaleRequest, _Mapping]] = ..., calibrated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., wall_seconds: _Optional[float] = ...) -> None: ...
 
 class SteeringVector(_message.Message):
-    __slots__ = ("id", "model_id", "hook", "method", "vector", "norm", "positions", "from_index", "position_marker", "default_scale", "features", "sae_id", "approximator_id", "recipe", "sources", "created_at", "calibration", "description", "labels", "metadata", "intervention", "training")
+    __slots__ = ("id", "model_id", "hook", "method", "vector", "norm", "positions", "from_index", "position_marker", "default_scale", "features", "sae_id", "approximator_id", "recipe", "sources", "created_at", "calibration", "description", "labels", "metadata", "intervention", "training", "kind", "value")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -411,6 +417,8 @@ class SteeringVector(_message.Message):
     METADATA_FIELD_NUMBER: _ClassVar[int]
     INTERVENTION_FIELD_NUMBER: _ClassVar[int]
     TRAINING_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
     id: str
     model_id: str
     hook: _common_pb2.HookPoint
@@ -433,7 +441,9 @@ class SteeringVector(_message.Message):
     metadata: _containers.ScalarMap[str, str]
     intervention: _common_pb2.Intervention
     training: TrainingReport
-    def __init__(self, id: _Optional[str] = ..., model_id: _Optional[str] = ..., hook: _Optional[_Union[_common_pb2.HookPoint, _Mapping]] = ..., method: _Optional[_Union[VectorMethod, str]] = ..., vector: _Optional[_Union[_common_pb2.Tensor, _Mapping]] = ..., norm: _Optional[float] = ..., positions: _Optional[_Union[_common_pb2.PositionPolicy, str]] = ..., from_index: _Optional[int] = ..., position_marker: _Optional[str] = ..., default_scale: _Optional[float] = ..., features: _Optional[_Iterable[_Union[WeightedFeature, _Mapping]]] = ..., sae_id: _Optional[str] = ..., approximator_id: _Optional[str] = ..., recipe: _Optional[_Union[BuildVectorRequest, _Mapping]] = ..., sources: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., calibration: _Optional[_Union[VectorCalibration, _Mapping]] = ..., description: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., intervention: _Optional[_Union[_common_pb2.Intervention, _Mapping]] = ..., training: _Optional[_Union[TrainingReport, _Mapping]] = ...) -> None: ...
+    kind: _common_pb2.InterventionKind
+    value: float
+    def __init__(self, id: _Optional[str] = ..., model_id: _Optional[str] = ..., hook: _Optional[_Union[_common_pb2.HookPoint, _Mapping]] = ..., method: _Optional[_Union[VectorMethod, str]] = ..., vector: _Optional[_Union[_common_pb2.Tensor, _Mapping]] = ..., norm: _Optional[float] = ..., positions: _Optional[_Union[_common_pb2.PositionPolicy, str]] = ..., from_index: _Optional[int] = ..., position_marker: _Optional[str] = ..., default_scale: _Optional[float] = ..., features: _Optional[_Iterable[_Union[WeightedFeature, _Mapping]]] = ..., sae_id: _Optional[str] = ..., approximator_id: _Optional[str] = ..., recipe: _Optional[_Union[BuildVectorRequest, _Mapping]] = ..., sources: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., calibration: _Optional[_Union[VectorCalibration, _Mapping]] = ..., description: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., intervention: _Optional[_Union[_common_pb2.Intervention, _Mapping]] = ..., training: _Optional[_Union[TrainingReport, _Mapping]] = ..., kind: _Optional[_Union[_common_pb2.InterventionKind, str]] = ..., value: _Optional[float] = ...) -> None: ...
 
 class GetVectorRequest(_message.Message):
     __slots__ = ("id", "strength", "prompt")

@@ -28,15 +28,17 @@ import java.util.concurrent.TimeUnit;
  * Throughput of model-service's serving path (the engine with continuous batching) in the compute dtype that
  * STEERING_MODEL_DTYPE selects: greedy decode at each batch size and a prefill forward, unsteered and with one
  * ALL-positions vector of norm 4 at the middle block's resid_post, best of R runs; the process's peak RSS.
- * With {@code --interference}: issue 11's latency measure instead ({@link Interference}).
+ * With {@code --interference}: issue 11's latency measure instead ({@link Interference}); with {@code --kinds}: the
+ * cost of each intervention kind per decode step ({@link KindCost}).
  *
  * <pre>java --add-modules jdk.incubator.vector -cp 'benchmarks/target/benchmarks.jar:benchmarks/target/lib/*' \
  *     steering.bench.DecodeBenchmark MODEL
  *     [--tokens 64] [--batches 1,8,16] [--repeats 3] [--prefill 256] [--json FILE]
- *     [--interference [--streams 8] [--stream-tokens 200] [--join-after 20] [--long-prompt 1000]]</pre>
+ *     [--interference [--streams 8] [--stream-tokens 200] [--join-after 20] [--long-prompt 1000]]
+ *     [--kinds add,ablate,clamp,cap_at_most,cap_at_least,sae_feature | --kinds all]</pre>
  *
  * The JSON file is a list of objects {engine, dtype, measure, batch, steered, tokens_per_s} (scripts/bench/report.py
- * reads it), plus {measure: peak_rss_mb, value} (throughput runs), {measure: interference, ..., peak_rss_mb} and, when
+ * reads it; --kinds adds {kind} to the steered ones), plus {measure: peak_rss_mb, value} (throughput runs), {measure: interference, ..., peak_rss_mb} and, when
  * the dtype cannot be used here, one {measure: not_reachable, reason}.
  */
 public final class DecodeBenchmark {
@@ -45,17 +47,18 @@ public final class DecodeBenchmark {
     static final double STEER_NORM = 4.0;
 
     record Options(Path model, int tokens, int[] batches, int repeats, int prefill, Path json, boolean interference,
-                   int streams, int streamTokens, int joinAfter, int longPrompt) {
+                   int streams, int streamTokens, int joinAfter, int longPrompt, List<String> kinds) {
         static Options parse(String... args) {
             if (args.length < 1 || args[0].startsWith("--")) {
                 throw new IllegalArgumentException("usage: DecodeBenchmark MODEL [--tokens N] [--batches 1,8,16] "
                         + "[--repeats R] [--prefill P] [--json FILE] [--interference [--streams 8] [--stream-tokens 200] "
-                        + "[--join-after 20] [--long-prompt 1000]]");
+                        + "[--join-after 20] [--long-prompt 1000]] [--kinds all|add,ablate,clamp,cap_at_most,cap_at_least,sae_feature]");
             }
             int tokens = 64, repeats = 3, prefill = 256, streams = 8, streamTokens = 200, joinAfter = 20, longPrompt = 1000;
             int[] batches = {1, 8, 16};
             Path json = null;
             boolean interference = false;
+            List<String> kinds = null;
             for (int i = 1; i < args.length; i++) {
                 String flag = args[i];
                 if (flag.equals("--interference")) {
@@ -74,11 +77,17 @@ public final class DecodeBenchmark {
                     case "--stream-tokens" -> streamTokens = Integer.parseInt(v);
                     case "--join-after" -> joinAfter = Integer.parseInt(v);
                     case "--long-prompt" -> longPrompt = Integer.parseInt(v);
+                    case "--kinds" -> kinds = v.equals("all") ? KindCost.ALL : Arrays.stream(v.split(",")).map(String::trim).toList();
                     default -> throw new IllegalArgumentException("unknown option " + flag);
                 }
             }
+            if (kinds != null) {
+                for (String k : kinds) {
+                    if (!KindCost.ALL.contains(k)) throw new IllegalArgumentException("--kinds: unknown kind '" + k + "'; kinds: " + String.join(",", KindCost.ALL));
+                }
+            }
             return new Options(Path.of(args[0]), tokens, batches, repeats, prefill, json, interference, streams,
-                    streamTokens, joinAfter, longPrompt);
+                    streamTokens, joinAfter, longPrompt, kinds);
         }
     }
 
@@ -122,6 +131,8 @@ public final class DecodeBenchmark {
             if (o.interference()) {
                 interference(o, model, prompt, dtype, figures);
                 figures.get(figures.size() - 1).put("peak_rss_mb", Memory.peakRssBytes() / 1e6);
+            } else if (o.kinds() != null) {
+                KindCost.run(o, model, prompt, dtype, figures);
             } else {
                 throughput(o, model, prompt, steer, dtype, figures);
                 Map<String, Object> rss = figure(dtype, "peak_rss_mb");

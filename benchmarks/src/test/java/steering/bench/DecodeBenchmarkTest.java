@@ -26,6 +26,10 @@ class DecodeBenchmarkTest {
         assertEquals(500, o.longPrompt());
         assertEquals(8, o.streams());
         assertFalse(DecodeBenchmark.Options.parse("m.gguf").interference());
+        assertEquals(null, DecodeBenchmark.Options.parse("m.gguf").kinds());
+        assertEquals(List.of("clamp", "sae_feature"), DecodeBenchmark.Options.parse("m.gguf", "--kinds", "clamp, sae_feature").kinds());
+        assertEquals(KindCost.ALL, DecodeBenchmark.Options.parse("m.gguf", "--kinds", "all").kinds());
+        assertThrows(IllegalArgumentException.class, () -> DecodeBenchmark.Options.parse("m.gguf", "--kinds", "squash"));
         assertThrows(IllegalArgumentException.class, () -> DecodeBenchmark.Options.parse("m.gguf", "--tokens"));
         assertThrows(IllegalArgumentException.class, () -> DecodeBenchmark.Options.parse("m.gguf", "--bogus", "1"));
         assertThrows(IllegalArgumentException.class, () -> DecodeBenchmark.Options.parse("--tokens", "1"));

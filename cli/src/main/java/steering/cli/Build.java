@@ -26,6 +26,7 @@ class Build {
         @Option(names = "--overwrite", description = "replace a stored vector with the same id") boolean overwrite;
         @Option(names = "--no-save", description = "only return the vector, do not store it") boolean noSave;
         @Option(names = "--description") String description = "";
+        @CommandLine.Mixin KindOptions kind = new KindOptions();
 
         abstract void recipe(BuildVectorRequest.Builder request);
 
@@ -34,6 +35,7 @@ class Build {
             BuildVectorRequest.Builder request = BuildVectorRequest.newBuilder().setVectorId(id).setOverwrite(overwrite)
                     .setSave(!noSave).setDescription(description);
             recipe(request);
+            kind.apply(request);
             ManagedChannel ch = gateway.channel();
             try {
                 SteeringVector v = gateway.stub(ch, target.deadlineSeconds).buildVector(request.build()).getVector();
@@ -46,9 +48,10 @@ class Build {
     }
 
     static void print(SteeringVector v) {
-        System.out.printf("%s  %s at %s, norm %.4g, positions %s, default scale %.4g%s%n", v.getId(),
+        System.out.printf("%s  %s at %s, norm %.4g, %s, positions %s, default scale %.4g%s%n", v.getId(),
                 v.getMethod().name().replace("VECTOR_METHOD_", "").toLowerCase(), v.getHook().getName(), v.getNorm(),
-                v.getPositions().name(), v.getDefaultScale(), v.getSaeId().isEmpty() ? "" : ", SAE " + v.getSaeId());
+                v.getKind() + (v.hasValue() ? " to " + v.getValue() : ""), v.getPositions().name(), v.getDefaultScale(),
+                v.getSaeId().isEmpty() ? "" : ", SAE " + v.getSaeId());
         if (v.getFeaturesCount() > 0) {
             StringBuilder f = new StringBuilder("  features:");
             for (WeightedFeature w : v.getFeaturesList()) f.append(String.format(" %d(%.3g)", w.getFeature(), w.getWeight()));

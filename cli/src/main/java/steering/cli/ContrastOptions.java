@@ -20,8 +20,15 @@ class ContrastOptions {
     }
 
     Intervention intervention(ModelServiceGrpc.ModelServiceBlockingStub stub) {
-        float[] pos = mean(stub, positive);
-        float[] neg = negative == null || negative.isEmpty() ? new float[pos.length] : mean(stub, negative);
+        float[] v = direction(stub, hook, positive, negative);
+        return Intervention.newBuilder().setHook(HookPoint.newBuilder().setName(hook))
+                .setVector(TensorCodec.ofFloats(v, v.length)).setScale(scale).setPositions(PositionPolicy.ALL).build();
+    }
+
+    /** unit(mean(positive) - mean(negative)) at {@code hook} (negative may be empty: then unit(mean(positive))). */
+    static float[] direction(ModelServiceGrpc.ModelServiceBlockingStub stub, String hook, List<String> positive, List<String> negative) {
+        float[] pos = mean(stub, hook, positive);
+        float[] neg = negative == null || negative.isEmpty() ? new float[pos.length] : mean(stub, hook, negative);
         float[] v = new float[pos.length];
         double norm = 0;
         for (int i = 0; i < v.length; i++) {
@@ -30,11 +37,10 @@ class ContrastOptions {
         }
         norm = Math.sqrt(norm);
         for (int i = 0; i < v.length; i++) v[i] /= (float) norm;
-        return Intervention.newBuilder().setHook(HookPoint.newBuilder().setName(hook))
-                .setVector(TensorCodec.ofFloats(v, v.length)).setScale(scale).setPositions(PositionPolicy.ALL).build();
+        return v;
     }
 
-    private float[] mean(ModelServiceGrpc.ModelServiceBlockingStub stub, List<String> texts) {
+    private static float[] mean(ModelServiceGrpc.ModelServiceBlockingStub stub, String hook, List<String> texts) {
         CaptureActivationsRequest.Builder req = CaptureActivationsRequest.newBuilder()
                 .addHooks(HookPoint.newBuilder().setName(hook)).setReduction(Reduction.MEAN)
                 .setSelection(PositionSelection.newBuilder().setExcludeBos(true));

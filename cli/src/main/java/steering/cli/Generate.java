@@ -9,11 +9,13 @@ import steering.v1.*;
 import java.util.Iterator;
 import java.util.concurrent.Callable;
 
-@Command(name = "generate", description = "Generate text, optionally steered by a contrast vector built on the fly.")
+@Command(name = "generate", description = "Generate text, optionally steered by a contrast vector built on the fly (any kind) "
+        + "or an SAE feature (through the gateway).")
 class Generate implements Callable<Integer> {
     @CommandLine.Mixin Target target = new Target();
     @CommandLine.Mixin SamplingOptions sampling = new SamplingOptions();
-    @CommandLine.Mixin ContrastOptions contrast = new ContrastOptions();
+    @CommandLine.Mixin SteeringOptions steering = new SteeringOptions();
+    @CommandLine.Mixin GatewayTarget gateway = new GatewayTarget();
 
     @Option(names = "--prompt", required = true) String prompt;
     @Option(names = "--chat", description = "wrap the prompt as a user turn of the model's chat template") boolean chat;
@@ -21,13 +23,24 @@ class Generate implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ManagedChannel ch = target.channel();
+        ManagedChannel gw = steering.enabled() && steering.needsGateway() ? gateway.channel() : null;
         try {
             var stub = target.model(ch);
-            GenerateRequest.Builder req = GenerateRequest.newBuilder().setPrompt(Prompts.of(prompt, chat)).setSampling(sampling.params());
-            if (contrast.enabled()) req.addInterventions(contrast.intervention(stub));
-            Iterator<GenerateResponse> it = stub.generate(req.build());
+            Prompt p = Prompts.of(prompt, chat);
+            Iterator<GenerateResponse> it;
+            if (gw != null) {
+                it = gateway.stub(gw, target.deadlineSeconds).generate(SteeredGenerateRequest.newBuilder().setPrompt(p)
+                        .setSampling(sampling.params()).addSteering(SteeringSpec.newBuilder().setIntervention(steering.intervention(stub))).build());
+            } else {
+                GenerateRequest.Builder req = GenerateRequest.newBuilder().setPrompt(p).setSampling(sampling.params());
+                if (steering.enabled()) req.addInterventions(steering.intervention(stub));
+                it = stub.generate(req.build());
+            }
             while (it.hasNext()) {
                 GenerateResponse r = it.next();
+                for (ConditionResult c : r.getConditionsList()) {
+                    System.err.printf("[condition %s: cosine %.3f]%n", c.getMet() ? "met, steered" : "not met, unsteered", c.getCosine());
+                }
                 System.out.print(r.getTextDelta());
                 System.out.flush();
             }
@@ -35,6 +48,7 @@ class Generate implements Callable<Integer> {
             return 0;
         } finally {
             ch.shutdownNow();
+            if (gw != null) gw.shutdownNow();
         }
     }
 }

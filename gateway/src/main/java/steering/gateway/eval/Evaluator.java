@@ -3,6 +3,7 @@ package steering.gateway.eval;
 import io.grpc.stub.StreamObserver;
 import steering.common.grpc.Errors;
 import steering.common.ops.OperationContext;
+import steering.common.steer.Magnitude;
 import steering.gateway.grpc.SteeringResolver;
 import steering.gateway.mesh.MeshClients;
 import steering.v1.*;
@@ -41,12 +42,12 @@ public final class Evaluator {
                 continue;
             }
             if (config.getScalesCount() == 0) throw Errors.invalid("configs[" + c + "].scales", "at least one scale is required");
-            for (int s = 0; s < config.getScalesCount(); s++) {
-                double scale = config.getScales(s);
-                if (!Double.isFinite(scale)) throw Errors.invalid("configs[" + c + "].scales[" + s + "]", scale + " is not finite");
-            }
             if (config.getSteeringCount() == 0) throw Errors.invalid("configs[" + c + "].steering", "at least one vector is required");
-            resolver.resolve(config.getSteeringList(), "configs[" + c + "].steering");
+            List<Intervention> resolved = resolver.resolve(scaled(config, 1.0), "configs[" + c + "].steering");
+            // a swept scale is each kind's magnitude (ABLATE takes only 0 and 1): refused here, not mid-sweep
+            for (int s = 0; s < config.getScalesCount(); s++) {
+                for (Intervention iv : resolved) Magnitude.set(iv, config.getScales(s), "configs[" + c + "].scales[" + s + "]");
+            }
         }
         SamplingParams.Builder sampling = r.hasSampling() ? r.getSampling().toBuilder()
                 : SamplingParams.newBuilder().setTemperature(1.0f).setTopP(0.3f).setSeed(0);
@@ -71,9 +72,7 @@ public final class Evaluator {
             Prompt generationPrompt = config.hasPrompting() ? Prompting.apply(r.getPrompt(), config.getPrompting()) : r.getPrompt();
             for (double scale : scales) {
                 if (op.isCancelled()) throw new steering.common.ops.OperationCancelledException(op.id());
-                List<SteeringSpec> scaled = new ArrayList<>();
-                for (SteeringSpec spec : config.getSteeringList()) scaled.add(spec.toBuilder().setScale(scale).build());
-                List<Intervention> ivs = resolver.resolve(scaled, "configs[" + c + "].steering");
+                List<Intervention> ivs = resolver.resolve(scaled(config, scale), "configs[" + c + "].steering");
                 List<String> samples = generate(r, generationPrompt, ivs);
                 double[] behaviours = judge.score(samples, r.getCriterion());
                 double[] coherences = coherence(r.getPrompt(), samples);
@@ -97,6 +96,13 @@ public final class Evaluator {
             result.addBest(best);
         }
         return result.setWallSeconds((System.nanoTime() - start) / 1e9).build();
+    }
+
+    /** The config's specs at one point of the sweep (the scale is each kind's magnitude). */
+    private static List<SteeringSpec> scaled(EvaluatedConfig config, double scale) {
+        List<SteeringSpec> out = new ArrayList<>();
+        for (SteeringSpec spec : config.getSteeringList()) out.add(spec.toBuilder().setScale(scale).build());
+        return out;
     }
 
     private List<String> generate(EvaluateRequest r, Prompt prompt, List<Intervention> ivs) {

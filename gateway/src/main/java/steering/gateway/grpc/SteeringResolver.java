@@ -1,7 +1,10 @@
 package steering.gateway.grpc;
 
 import io.grpc.Context;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import steering.common.grpc.Errors;
+import steering.common.steer.Magnitude;
 import steering.gateway.mesh.MeshClients;
 import steering.v1.*;
 
@@ -11,8 +14,14 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Turns a request's steering specs into model-service interventions: inline interventions as they are, registry
- * vectors through vector-service's GetVector (which applies the strength to the calibrated scale and resolves a
- * CAA position marker against the prompt), recipes through BuildVector.
+ * vectors through vector-service's GetVector (which resolves a CAA position marker against the prompt and an
+ * SAE_FEATURE vector's feature into its SAE tensors), recipes through BuildVector. An inline SAE_FEATURE that names
+ * its feature (sae_id, feature) is resolved through vector-service too (an unsaved one-feature sae_decoder build,
+ * which checks the SAE against the model and the feature against the SAE's width, and asks sae-service for the
+ * tensors).
+ * <p>
+ * scale and strength are the kind's magnitude (steering.common.steer.Magnitude): ADD's scale, the value of CLAMP,
+ * CAP and SAE_FEATURE; ABLATE takes 0 (left out) or 1. So Evaluate's scale sweeps sweep the value of those kinds.
  */
 public final class SteeringResolver {
     private final MeshClients mesh;
@@ -32,27 +41,67 @@ public final class SteeringResolver {
         for (int i = 0; i < specs.size(); i++) {
             SteeringSpec spec = specs.get(i);
             String f = field + "[" + i + "]";
-            if (spec.hasScale() && !Double.isFinite(spec.getScale())) throw Errors.invalid(f + ".scale", spec.getScale() + " is not finite");
-            if (spec.hasStrength() && !Double.isFinite(spec.getStrength())) throw Errors.invalid(f + ".strength", spec.getStrength() + " is not finite");
             Intervention iv = switch (spec.getSourceCase()) {
-                case INTERVENTION -> strengthened(spec.getIntervention(), spec);
+                case INTERVENTION -> inline(spec.getIntervention(), f + ".intervention");
                 case VECTOR_ID -> registry(f).getVector(GetVectorRequest.newBuilder().setId(spec.getVectorId())
-                        .setStrength(spec.hasStrength() ? spec.getStrength() : 1.0)
                         .setPrompt(prompt == null ? Prompt.getDefaultInstance() : prompt).build()).getIntervention();
-                case RECIPE -> strengthened(registry(f).buildVector(spec.getRecipe()).getVector().getIntervention(), spec);
+                case RECIPE -> registry(f).buildVector(spec.getRecipe()).getVector().getIntervention();
                 case SOURCE_NOT_SET -> throw Errors.invalid(f, "give a vector_id, an inline intervention or a recipe");
             };
-            Intervention.Builder b = iv.toBuilder();
-            if (spec.hasScale()) b.setScale(spec.getScale());
-            if (!spec.getHook().isEmpty()) b.setHook(HookPoint.newBuilder().setName(spec.getHook()));
-            out.add(b.build());
+            if (!spec.getHook().isEmpty()) {
+                if (iv.getKind() == InterventionKind.SAE_FEATURE && !spec.getHook().equals(iv.getHook().getName())) {
+                    throw Errors.invalid(f + ".hook", "an SAE feature applies at its SAE's hook " + iv.getHook().getName()
+                            + ", not " + spec.getHook());
+                }
+                iv = iv.toBuilder().setHook(HookPoint.newBuilder().setName(spec.getHook())).build();
+            }
+            // scale sets the magnitude; strength multiplies it when no scale is given
+            if (spec.hasScale()) iv = Magnitude.set(iv, spec.getScale(), f + ".scale");
+            else if (spec.hasStrength()) iv = Magnitude.times(iv, spec.getStrength(), f + ".strength");
+            if (iv == null) continue;
+            if (Magnitude.isValueKind(iv.getKind()) && !iv.hasValue()) {
+                throw Errors.invalid(f + ".intervention.value", iv.getKind() + " needs the target value (or a scale on the spec)");
+            }
+            out.add(iv);
         }
         return out;
     }
 
-    private static Intervention strengthened(Intervention iv, SteeringSpec spec) {
-        if (!spec.hasStrength() || spec.hasScale()) return iv;
-        return iv.toBuilder().setScale((iv.hasScale() ? iv.getScale() : 1.0) * spec.getStrength()).build();
+    /** An inline intervention; an SAE_FEATURE that names its feature gets the feature's tensors. */
+    private Intervention inline(Intervention iv, String field) {
+        if (iv.getKind() != InterventionKind.SAE_FEATURE || iv.getSaeFeature().hasEncoder()) return iv;
+        SaeFeature named = iv.getSaeFeature();
+        if (named.getSaeId().isEmpty()) {
+            throw Errors.invalid(field + ".sae_feature.sae_id", "name the SAE (and its feature) or give the feature's tensors");
+        }
+        BuildVectorRequest build = BuildVectorRequest.newBuilder().setSave(false).setKind(InterventionKind.SAE_FEATURE)
+                .setValue(iv.hasValue() ? iv.getValue() : 0)
+                .setSaeDecoder(SaeDecoderRecipe.newBuilder().setSaeId(named.getSaeId())
+                        .addFeatures(WeightedFeature.newBuilder().setFeature(named.getFeature()).setWeight(1))).build();
+        Intervention resolved;
+        try {
+            resolved = registry(field).buildVector(build).getVector().getIntervention();
+        } catch (StatusRuntimeException e) {
+            throw renamed(e, field);
+        }
+        String hook = iv.getHook().getName();
+        if (!hook.isEmpty() && !hook.equals(resolved.getHook().getName())) {
+            throw Errors.invalid(field + ".hook.name", "SAE '" + named.getSaeId() + "' reads " + resolved.getHook().getName()
+                    + "; an SAE feature applies at its SAE's hook, not " + hook);
+        }
+        return iv.toBuilder().setHook(resolved.getHook()).setSaeFeature(resolved.getSaeFeature()).build();
+    }
+
+    /** vector-service's refusal of the one-feature build, with the field named as the caller wrote it. */
+    private static RuntimeException renamed(StatusRuntimeException e, String field) {
+        if (e.getStatus().getCode() != Status.Code.INVALID_ARGUMENT) return e;
+        String d = e.getStatus().getDescription() == null ? "" : e.getStatus().getDescription();
+        String sae = field + ".sae_feature";
+        String message = d.startsWith("sae_decoder.sae_id") ? sae + ".sae_id" + d.substring("sae_decoder.sae_id".length())
+                : d.startsWith("sae_decoder.features[0].feature") ? sae + ".feature" + d.substring("sae_decoder.features[0].feature".length())
+                : d.startsWith("sae_decoder.features") ? sae + ".feature" + d.substring("sae_decoder.features".length())
+                : sae + ": " + d;
+        return Status.INVALID_ARGUMENT.withDescription(message).asRuntimeException();
     }
 
     private VectorServiceGrpc.VectorServiceBlockingStub registry(String field) {

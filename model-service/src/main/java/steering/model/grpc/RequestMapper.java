@@ -205,10 +205,7 @@ final class RequestMapper {
             throw Errors.invalid(field + ".hook.name", e.getMessage());
         }
         if (!c.hasDirection()) throw Errors.invalid(field + ".direction", "a direction of shape [" + cfg.dModel() + "] is required");
-        float[] direction = finiteFloats(c.getDirection(), field + ".direction");
-        if (direction.length != cfg.dModel() || c.getDirection().getShapeCount() != 1) {
-            throw Errors.invalid(field + ".direction", "shape " + c.getDirection().getShapeList() + " is not [" + cfg.dModel() + "]");
-        }
+        float[] direction = modelRow(c.getDirection(), field + ".direction");
         double norm = 0;
         for (float x : direction) norm += (double) x * x;
         if (norm == 0) throw Errors.invalid(field + ".direction", "the direction is zero");
@@ -230,9 +227,6 @@ final class RequestMapper {
         } catch (IllegalArgumentException e) {
             throw Errors.invalid(field + ".hook.name", e.getMessage());
         }
-        if (!w.hasVector()) throw Errors.invalid(field + ".vector", "a vector of shape [" + cfg.dModel() + "] is required");
-        float[] v = finiteFloats(w.getVector(), field + ".vector");
-        List<Long> shape = w.getVector().getShapeList();
         Intervention.Policy policy = switch (w.getPositions()) {
             case PROMPT_FRONT -> Intervention.Policy.PROMPT_FRONT;
             case FROM_INDEX -> Intervention.Policy.FROM_INDEX;
@@ -248,8 +242,14 @@ final class RequestMapper {
         if (relativeToPrompt && promptLength < 0) {
             throw Errors.invalid(field + ".positions", w.getPositions() + " needs a prompt");
         }
+        int index = relativeToPrompt ? promptLength : w.getFromIndex();
+        if (w.getKind() == steering.v1.InterventionKind.SAE_FEATURE) return saeFeature(w, field, hook, policy, index);
+        if (w.hasSaeFeature()) throw Errors.invalid(field + ".sae_feature", "sae_feature belongs to kind SAE_FEATURE, not " + w.getKind());
+        if (!w.hasVector()) throw Errors.invalid(field + ".vector", "a vector of shape [" + cfg.dModel() + "] is required");
+        float[] v = finiteFloats(w.getVector(), field + ".vector");
+        List<Long> shape = w.getVector().getShapeList();
         if (w.getKind() != steering.v1.InterventionKind.ADD) {
-            return projection(w, field, hook, v, shape, policy, relativeToPrompt ? promptLength : w.getFromIndex());
+            return projection(w, field, hook, v, shape, policy, index);
         }
         int rows;
         if (shape.size() == 1 && shape.get(0) == cfg.dModel()) {
@@ -272,10 +272,32 @@ final class RequestMapper {
             throw Errors.invalid(field + ".vector", "PROMPT_FRONT adds " + rows + " rows but the prompt has only "
                     + promptLength + " tokens");
         }
-        if (policy == Intervention.Policy.FROM_INDEX && (w.getFromIndex() < 0 || w.getFromIndex() >= cfg.contextLength())) {
-            throw Errors.invalid(field + ".from_index", w.getFromIndex() + " is outside [0, " + (cfg.contextLength() - 1) + "]");
+        checkFromIndex(policy, index, field);
+        return new Intervention(hook, v, rows, (float) scale, policy, index);
+    }
+
+    private void checkFromIndex(Intervention.Policy policy, int index, String field) {
+        if (policy == Intervention.Policy.FROM_INDEX && (index < 0 || index >= cfg.contextLength())) {
+            throw Errors.invalid(field + ".from_index", index + " is outside [0, " + (cfg.contextLength() - 1) + "]");
         }
-        return new Intervention(hook, v, rows, (float) scale, policy, relativeToPrompt ? promptLength : w.getFromIndex());
+    }
+
+    /** What every kind but ADD shares: no scale, a finite value (when the kind needs one), no PROMPT_FRONT. */
+    private double checkedValue(steering.v1.Intervention w, String field, String kind, boolean needsValue,
+                                Intervention.Policy policy, int index) {
+        if (w.hasScale()) {
+            throw Errors.invalid(field + ".scale", "scale applies to ADD only; " + kind + " takes value (CLAMP, CAP, SAE_FEATURE) or nothing (ABLATE)");
+        }
+        if (needsValue && !w.hasValue()) throw Errors.invalid(field + ".value", kind + " needs the target value");
+        double value = w.getValue();
+        if (!Double.isFinite(value) || Math.abs(value) > 1e6) {
+            throw Errors.invalid(field + ".value", value + " is outside the allowed range [-1e6, 1e6]");
+        }
+        if (policy == Intervention.Policy.PROMPT_FRONT) {
+            throw Errors.invalid(field + ".positions", "PROMPT_FRONT places rows by position, which " + kind + " does not have");
+        }
+        checkFromIndex(policy, index, field);
+        return value;
     }
 
     /** ABLATE, CLAMP or CAP: directions [d] or (ABLATE) [k, d], a finite value, no scale. */
@@ -287,7 +309,7 @@ final class RequestMapper {
             case CAP_AT_MOST -> Intervention.Kind.CAP_AT_MOST;
             case CAP_AT_LEAST -> Intervention.Kind.CAP_AT_LEAST;
             default -> throw Errors.invalid(field + ".kind", "unknown kind " + w.getKindValue()
-                    + "; allowed: ADD, ABLATE, CLAMP, CAP_AT_MOST, CAP_AT_LEAST");
+                    + "; allowed: ADD, ABLATE, CLAMP, CAP_AT_MOST, CAP_AT_LEAST, SAE_FEATURE");
         };
         int k;
         if (shape.size() == 1 && shape.get(0) == cfg.dModel()) {
@@ -299,27 +321,49 @@ final class RequestMapper {
             throw Errors.invalid(field + ".vector", "shape " + shape + " does not fit " + kind + ": expected ["
                     + cfg.dModel() + "]" + (kind == Intervention.Kind.ABLATE ? " or [k, " + cfg.dModel() + "] with k <= d_model" : ""));
         }
-        if (w.hasScale()) {
-            throw Errors.invalid(field + ".scale", "scale applies to ADD only; " + kind + " takes value (CLAMP, CAP) or nothing (ABLATE)");
-        }
-        if (kind != Intervention.Kind.ABLATE && !w.hasValue()) {
-            throw Errors.invalid(field + ".value", kind + " needs the target projection value");
-        }
-        double value = w.getValue();
-        if (!Double.isFinite(value) || Math.abs(value) > 1e6) {
-            throw Errors.invalid(field + ".value", value + " is outside the allowed range [-1e6, 1e6]");
-        }
-        if (policy == Intervention.Policy.PROMPT_FRONT) {
-            throw Errors.invalid(field + ".positions", "PROMPT_FRONT places rows by position, which " + kind + " does not have");
-        }
-        if (policy == Intervention.Policy.FROM_INDEX && (index < 0 || index >= cfg.contextLength())) {
-            throw Errors.invalid(field + ".from_index", index + " is outside [0, " + (cfg.contextLength() - 1) + "]");
-        }
+        double value = checkedValue(w, field, kind.name(), kind != Intervention.Kind.ABLATE, policy, index);
         try {
             return Intervention.projection(kind, hook, v, k, (float) value, policy, index);
         } catch (IllegalArgumentException e) {
             throw Errors.invalid(field + ".vector", e.getMessage());
         }
+    }
+
+    /** SAE_FEATURE: the resolved tensors of sae_feature (model-service knows no SAE ids), a finite value. */
+    private Intervention saeFeature(steering.v1.Intervention w, String field, HookPoint hook, Intervention.Policy policy, int index) {
+        if (w.hasVector()) {
+            throw Errors.invalid(field + ".vector", "SAE_FEATURE reads its rows from sae_feature; leave vector unset");
+        }
+        double value = checkedValue(w, field, "SAE_FEATURE", true, policy, index);
+        String f = field + ".sae_feature";
+        steering.v1.SaeFeature sae = w.getSaeFeature();
+        if (!sae.hasEncoder()) {
+            throw Errors.invalid(f + ".encoder", "model-service takes the SAE's tensors (encoder, decoder, biases); to name a "
+                    + "feature by sae_id and index, send the intervention through the gateway or vector-service, which resolve it");
+        }
+        float[] encoder = modelRow(sae.getEncoder(), f + ".encoder");
+        if (!sae.hasDecoder()) throw Errors.invalid(f + ".decoder", "the feature's decoder row of shape [" + cfg.dModel() + "] is required");
+        float[] decoder = modelRow(sae.getDecoder(), f + ".decoder");
+        float[] inputBias = sae.hasInputBias() ? modelRow(sae.getInputBias(), f + ".input_bias") : null;
+        if (!Double.isFinite(sae.getEncoderBias())) throw Errors.invalid(f + ".encoder_bias", sae.getEncoderBias() + " is not finite");
+        if (sae.hasThreshold() && !Double.isFinite(sae.getThreshold())) {
+            throw Errors.invalid(f + ".threshold", sae.getThreshold() + " is not finite");
+        }
+        try {
+            return Intervention.saeFeature(hook, encoder, sae.getEncoderBias(), decoder, inputBias,
+                    sae.hasThreshold() ? sae.getThreshold() : Double.NaN, (float) value, policy, index);
+        } catch (IllegalArgumentException e) {
+            throw Errors.invalid(f, e.getMessage());
+        }
+    }
+
+    /** A [d_model] tensor of finite values. */
+    private float[] modelRow(steering.v1.Tensor t, String field) {
+        float[] v = finiteFloats(t, field);
+        if (t.getShapeCount() != 1 || v.length != cfg.dModel()) {
+            throw Errors.invalid(field, "shape " + t.getShapeList() + " is not [" + cfg.dModel() + "]");
+        }
+        return v;
     }
 
     List<HookPoint> hooks(List<steering.v1.HookPoint> wire, String field) {

@@ -9,9 +9,11 @@ import ai.djl.ndarray.types.Shape;
 import java.util.List;
 
 /**
- * The interventions that are not additions (ABLATE, CLAMP, CAP) at one hook site: each works on its own sequence's
- * rows of the packed [N, d] residual, from the projection p = h U^T: the change is (target(p) - p) U at the
- * positions its policy selects, added out of place (so an autograd pass through the forward stays valid).
+ * The interventions that are not additions (ABLATE, CLAMP, CAP, SAE_FEATURE) at one hook site: each works on its
+ * own sequence's rows of the packed [N, d] residual. The change is a coefficient per row times the rows of the
+ * intervention's vector: (target(p) - p) U from the projection p = h U^T, or SAE_FEATURE's (value - f) d from the
+ * feature's activation f; it is added out of place at the positions the policy selects (so an autograd pass
+ * through the forward stays valid).
  */
 final class Projections {
     private Projections() {}
@@ -34,19 +36,34 @@ final class Projections {
                 int r0 = rowStart[b];
                 NDArray u = manager.create(iv.vector(), new Shape(iv.rows(), d));              // [k, d]
                 NDArray h = s.length() == n ? x : x.get("{}:{}", r0, r0 + s.length());          // [m, d]
-                NDArray p = h.matMul(u.transpose());                                            // [m, k]
-                NDArray coefficient = switch (iv.kind()) {
-                    case ABLATE -> p.neg();
-                    case CLAMP -> p.neg().add(iv.value());
-                    case CAP_AT_MOST -> NDArrays.minimum(p, iv.value()).sub(p);
-                    case CAP_AT_LEAST -> NDArrays.maximum(p, iv.value()).sub(p);
-                    case ADD -> throw new IllegalStateException("unreachable");
-                };
+                NDArray coefficient = iv.kind() == Intervention.Kind.SAE_FEATURE
+                        ? saeFeatureCoefficient(h, iv, d, manager)
+                        : projectionCoefficient(h.matMul(u.transpose()), iv);                  // [m, k]
                 NDArray delta = coefficient.mul(manager.create(mask, new Shape(s.length(), 1))).matMul(u); // [m, d]
                 x = x.add(s.length() == n ? delta : padRows(delta, r0, n, d, manager));
             }
         }
         return x;
+    }
+
+    /** target(p) - p for the projections p [m, k] of ABLATE, CLAMP and CAP. */
+    private static NDArray projectionCoefficient(NDArray p, Intervention iv) {
+        return switch (iv.kind()) {
+            case ABLATE -> p.neg();
+            case CLAMP -> p.neg().add(iv.value());
+            case CAP_AT_MOST -> NDArrays.minimum(p, iv.value()).sub(p);
+            case CAP_AT_LEAST -> NDArrays.maximum(p, iv.value()).sub(p);
+            case ADD, SAE_FEATURE -> throw new IllegalStateException(iv.kind() + " is not a projection");
+        };
+    }
+
+    /** value - f [m, 1], with f = act(e.h + b) the feature's activation on each row of h. */
+    private static NDArray saeFeatureCoefficient(NDArray h, Intervention iv, int d, NDManager manager) {
+        Intervention.SaeFeature sae = iv.sae();
+        NDArray pre = h.matMul(manager.create(sae.encoder(), new Shape(d, 1))).add(sae.bias());    // [m, 1]
+        NDArray f = pre.maximum(0f);
+        if (sae.jumpRelu()) f = f.mul(pre.gt(sae.threshold()).toType(f.getDataType(), false));
+        return f.neg().add(iv.value());
     }
 
     /** delta's rows placed at [r0, r0 + m) of an otherwise zero [n, d] matrix. */

@@ -115,11 +115,13 @@ class ChunkedPrefillTest {
                 List.of(Intervention.projection(Intervention.Kind.ABLATE, hook, u, 1, 0f, Intervention.Policy.ALL, 0)),
                 List.of(Intervention.projection(Intervention.Kind.CLAMP, hook, u, 1, 3f, Intervention.Policy.FROM_INDEX, 4)),
                 List.of(Intervention.projection(Intervention.Kind.CAP_AT_MOST, hook, u, 1, -1f, Intervention.Policy.BEFORE_INDEX, 6)),
+                List.of(Intervention.saeFeature(hook, u, 0.1, u, null, 0.05, 4f, Intervention.Policy.ALL, 0)),
                 List.of());
-        int[][] prompts = {prompt(5, 31), prompt(12, 32), prompt(7, 33), prompt(9, 34), prompt(3, 35)};
+        int[][] prompts = {prompt(5, 31), prompt(12, 32), prompt(7, 33), prompt(9, 34), prompt(6, 36), prompt(3, 35)};
         List<List<Integer>> solo = new ArrayList<>();
         for (int i = 0; i < prompts.length; i++) solo.add(alone(prompts[i], 24, kinds.get(i)));
         assertNotEquals(alone(prompts[2], 24, List.of()), solo.get(2), "CLAMP changes the continuation");
+        assertNotEquals(alone(prompts[4], 24, List.of()), solo.get(4), "SAE_FEATURE changes the continuation");
         try (GenerationEngine engine = new GenerationEngine(model, 8, 16, 6, EngineObserver.NONE)) {
             List<Stream> streams = new ArrayList<>();
             for (int i = 0; i < prompts.length; i++) streams.add(start(engine, prompts[i], 24, kinds.get(i)));

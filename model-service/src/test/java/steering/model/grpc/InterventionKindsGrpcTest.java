@@ -15,6 +15,7 @@ import steering.v1.HookPoint;
 import steering.v1.Intervention;
 import steering.v1.InterventionKind;
 import steering.v1.PositionPolicy;
+import steering.v1.SaeFeature;
 
 import java.util.List;
 import java.util.Random;
@@ -22,7 +23,7 @@ import java.util.Random;
 import static org.junit.jupiter.api.Assertions.*;
 import static steering.model.grpc.Wire.*;
 
-/** ABLATE, CLAMP, CAP and the prompt/generated position policies through model-service's gRPC contract. */
+/** ABLATE, CLAMP, CAP, SAE_FEATURE and the prompt/generated position policies through model-service's gRPC contract. */
 class InterventionKindsGrpcTest {
     static final String HOOK = "blocks.2.hook_resid_post";
     static LoopbackModelService svc;
@@ -144,6 +145,57 @@ class InterventionKindsGrpcTest {
                 "interventions[0].vector");
         assertInvalid(kind(InterventionKind.CLAMP, PositionPolicy.ALL).setValue(1).setVector(TensorCodec.ofFloats(twice, 2, 64)).build(),
                 "interventions[0].vector");
+    }
+
+    static Intervention.Builder saeFeature(float[] encoder, float[] decoder, double value) {
+        return Intervention.newBuilder().setHook(HookPoint.newBuilder().setName(HOOK)).setKind(InterventionKind.SAE_FEATURE)
+                .setValue(value).setSaeFeature(SaeFeature.newBuilder().setSaeId("tiny").setFeature(3)
+                        .setEncoder(TensorCodec.ofFloats(encoder, encoder.length)).setEncoderBias(0.2)
+                        .setDecoder(TensorCodec.ofFloats(decoder, decoder.length)).setThreshold(0.1));
+    }
+
+    @Test
+    void saeFeatureOnTheWireIsTheRuntimeFormulaAndBadFeaturesAreNamed() {
+        String text = "Once upon a time there was a cat";
+        float[] plain = capture(text);
+        float[] e = new float[64], d = new float[64];
+        double norm = 0;
+        for (int j = 0; j < 64; j++) norm += (double) plain[64 + j] * plain[64 + j];
+        for (int j = 0; j < 64; j++) {
+            e[j] = (float) (plain[64 + j] / norm);     // e.h = 1 at position 1
+            d[j] = direction[j] / 10;
+        }
+        float[] steered = capture(text, saeFeature(e, d, 5).build());
+        for (int t = 0; t < plain.length / 64; t++) {
+            double pre = 0.2;
+            for (int j = 0; j < 64; j++) pre += (double) e[j] * plain[t * 64 + j];
+            double f = pre > 0.1 ? pre : 0;
+            for (int j = 0; j < 64; j++) {
+                double expected = plain[t * 64 + j] + (5 - f) * d[j];
+                assertEquals(expected, steered[t * 64 + j], 1e-5 * (1 + Math.abs(expected)), "position " + t + " dim " + j);
+            }
+        }
+        assertInvalid(saeFeature(e, d, Double.POSITIVE_INFINITY).build(), "interventions[0].value");
+        assertInvalid(saeFeature(e, d, 1).clearValue().build(), "interventions[0].value");
+        assertInvalid(saeFeature(e, d, 1).setScale(2).build(), "interventions[0].scale");
+        assertInvalid(saeFeature(e, d, 1).setVector(TensorCodec.ofFloats(d, 64)).build(), "interventions[0].vector");
+        assertInvalid(saeFeature(e, d, 1).setPositions(PositionPolicy.PROMPT_FRONT).build(), "interventions[0].positions");
+        Intervention named = saeFeature(e, d, 1).setSaeFeature(SaeFeature.newBuilder().setSaeId("tiny").setFeature(3)).build();
+        assertInvalid(named, "interventions[0].sae_feature.encoder");
+        assertInvalid(saeFeature(new float[64], d, 1).build(), "interventions[0].sae_feature");
+        assertInvalid(saeFeature(e, new float[63], 1).build(), "interventions[0].sae_feature.decoder");
+        float[] nan = e.clone();
+        nan[5] = Float.NaN;
+        assertInvalid(saeFeature(nan, d, 1).build(), "interventions[0].sae_feature.encoder");
+        Intervention badBias = saeFeature(e, d, 1).build();
+        assertInvalid(badBias.toBuilder().setSaeFeature(badBias.getSaeFeature().toBuilder().setEncoderBias(Double.NaN)).build(),
+                "interventions[0].sae_feature.encoder_bias");
+        assertInvalid(badBias.toBuilder().setSaeFeature(badBias.getSaeFeature().toBuilder().setThreshold(Double.NEGATIVE_INFINITY)).build(),
+                "interventions[0].sae_feature.threshold");
+        assertInvalid(badBias.toBuilder().setSaeFeature(badBias.getSaeFeature().toBuilder()
+                .setInputBias(TensorCodec.ofFloats(new float[8], 8))).build(), "interventions[0].sae_feature.input_bias");
+        assertInvalid(kind(InterventionKind.CLAMP, PositionPolicy.ALL).setValue(1).setSaeFeature(badBias.getSaeFeature()).build(),
+                "interventions[0].sae_feature");
     }
 
     private static void assertInvalid(Intervention iv, String field) {

@@ -16,7 +16,7 @@ import java.util.Set;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * ABLATE, CLAMP and CAP at a hook against a plain-Java reference of their formulas on the residual captured there
+ * ABLATE, CLAMP, CAP and SAE_FEATURE at a hook against a plain-Java reference of their formulas on the residual captured there
  * without them (the hook's own read sees the residual after its interventions), on stories260K and SmolLM2.
  */
 class InterventionKindsTest {
@@ -97,6 +97,73 @@ class InterventionKindsTest {
     }
 
     @Test
+    void saeFeatureMatchesItsFormulaOnStories260k() throws Exception {
+        try (LoadedModel model = ModelLoader.load(TestModels.stories260k(), manager, 512)) {
+            String text = "Once upon a time there was a little dog who liked to run in the park";
+            checkSaeFeature(model, 3, model.tokenizer().encode(text, model.tokenizer().addsBosByDefault()));
+        }
+    }
+
+    @Test
+    void saeFeatureMatchesItsFormulaOnGemma2() throws Exception {
+        Path dir = Path.of(InterventionKindsTest.class.getResource("/reference/gemma2-tiny-random").toURI());
+        try (LoadedModel model = ModelLoader.load(dir, manager, 0)) {
+            checkSaeFeature(model, 1, new int[]{2, 17, 5, 91, 33, 8, 64, 12, 40, 7, 3, 21});
+        }
+    }
+
+    /**
+     * SAE_FEATURE with a synthetic feature (random encoder column, decoder row and b_dec; the bias puts half of the
+     * positions below zero) as ReLU and as JumpReLU, from position 1 on: h + (c - f) d with f = act(e.(h - b_dec) + b_e)
+     * computed here in double precision on the residual captured without it. The decoder row is e / |e|^2, so where
+     * the feature was active the re-encoded feature is c exactly.
+     */
+    private static void checkSaeFeature(LoadedModel model, int layer, int[] ids) {
+        int d = model.config().dModel();
+        int t = ids.length;
+        HookPoint hook = new HookPoint(layer, HookPoint.Site.MID);
+        float[] h0 = capture(model, ids, hook, List.of());
+        float[] bDec = random(d, 11);
+        for (int j = 0; j < d; j++) bDec[j] *= 0.05f;
+        float[] e = unit(random(d, 12));
+        float scaleE = (float) (2 / (norm(h0, t - 1, d) + 1e-6));
+        for (int j = 0; j < d; j++) e[j] *= scaleE;
+        double ee = dot(e, e, 0, 0, d);
+        float[] dec = new float[d];
+        for (int j = 0; j < d; j++) dec[j] = (float) (e[j] / ee);
+        double[] raw = new double[t];
+        for (int p = 0; p < t; p++) {
+            for (int j = 0; j < d; j++) raw[p] += (double) e[j] * (h0[p * d + j] - bDec[j]);
+        }
+        double[] sorted = raw.clone();
+        java.util.Arrays.sort(sorted);
+        double bE = -sorted[t / 2] + 1e-3;
+        float c = 1.5f;
+        for (double threshold : new double[]{Double.NaN, (sorted[(3 * t) / 4] - sorted[t / 2]) / 2}) {
+            Intervention iv = Intervention.saeFeature(hook, e, bE, dec, bDec, threshold, c, Intervention.Policy.FROM_INDEX, 1);
+            float[] got = capture(model, ids, hook, List.of(iv));
+            int active = 0, inactive = 0;
+            for (int p = 0; p < t; p++) {
+                double pre = raw[p] + bE;
+                double f = pre > 0 && (Double.isNaN(threshold) || pre > threshold) ? pre : 0;
+                float[] expected = java.util.Arrays.copyOfRange(h0, p * d, (p + 1) * d);
+                if (p >= 1) {
+                    for (int j = 0; j < d; j++) expected[j] += (float) ((c - f) * dec[j]);
+                    if (f > 0) active++;
+                    else inactive++;
+                }
+                assertRow(expected, got, p, d, "SAE_FEATURE (threshold " + threshold + ")");
+                if (p >= 1 && f > 0) {
+                    double reencoded = bE;
+                    for (int j = 0; j < d; j++) reencoded += (double) e[j] * (got[p * d + j] - bDec[j]);
+                    assertEquals(c, reencoded, 1e-4, "the active feature is moved to c at position " + p);
+                }
+            }
+            assertTrue(active > 0 && inactive > 0, "both branches of the activation are exercised: " + active + " active, " + inactive + " not");
+        }
+    }
+
+    @Test
     void badDirectionsAndValuesAreRefusedWithTheReason() {
         HookPoint hook = new HookPoint(0, HookPoint.Site.POST);
         float[] v = random(8, 4);
@@ -111,6 +178,10 @@ class InterventionKindsTest {
                 hook, v, 1, Float.NaN, Intervention.Policy.ALL, 0)).getMessage().contains("not finite"));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> Intervention.projection(Intervention.Kind.CLAMP,
                 hook, v, 1, 1f, Intervention.Policy.PROMPT_FRONT, 0)).getMessage().contains("PROMPT_FRONT"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Intervention.saeFeature(hook, v, 0, new float[8], null,
+                Double.NaN, 1f, Intervention.Policy.ALL, 0)).getMessage().contains("decoder row is zero"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Intervention.saeFeature(hook, v, 0, v, null,
+                Double.NaN, Float.POSITIVE_INFINITY, Intervention.Policy.ALL, 0)).getMessage().contains("not finite"));
         Intervention ok = Intervention.projection(Intervention.Kind.ABLATE, hook, concat(v, random(8, 5)), 2, 0f,
                 Intervention.Policy.ALL, 0);
         assertEquals(1.0, dot(ok.vector(), ok.vector(), 0, 0, 8), 1e-6);

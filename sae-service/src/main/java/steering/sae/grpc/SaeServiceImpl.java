@@ -11,6 +11,7 @@ import steering.common.ops.OperationRegistry;
 import steering.common.ops.OperationStreams;
 import steering.common.tensor.TensorCodec;
 import steering.sae.core.Sae;
+import steering.sae.core.SingleFeature;
 import steering.sae.core.SaeConfig;
 import steering.sae.core.SaeFiles;
 import steering.sae.core.SaeLoaders;
@@ -442,10 +443,24 @@ public class SaeServiceImpl implements SaeServiceGrpc.AsyncService, BindableServ
                 FeatureDirectionsResponse.Builder b = FeatureDirectionsResponse.newBuilder()
                         .setDirections(TensorCodec.ofFloats(dirs, features.length, sae.dIn()));
                 for (int f : features) b.addFeatures(f).addNorms(norms[f]);
+                if (request.getSaeFeatures()) {
+                    if (features.length > MAX_SAE_FEATURES) {
+                        throw Errors.invalid("features", features.length + " features with sae_features is over the limit of "
+                                + MAX_SAE_FEATURES + "; list the features to steer");
+                    }
+                    try {
+                        for (int f : features) b.addSaeFeatures(SingleFeature.of(id, sae, f));
+                    } catch (IllegalArgumentException e) {
+                        throw Errors.invalid("sae_features", e.getMessage());
+                    }
+                }
                 return b.build();
             }
         });
     }
+
+    /** each SaeFeature carries three [d_in] rows: a request names the few features it steers */
+    static final int MAX_SAE_FEATURES = 64;
 
     private static int[] features(List<Integer> list, int m, String field) {
         if (list.isEmpty()) {

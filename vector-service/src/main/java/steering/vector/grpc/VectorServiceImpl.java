@@ -21,6 +21,7 @@ import steering.vector.registry.VectorRegistry;
 import steering.vector.service.ApproximatorTrainer;
 import steering.vector.service.Datasets;
 import steering.vector.service.Interventions;
+import steering.vector.service.KindDefaults;
 import steering.vector.service.ScaleCalibrator;
 import steering.vector.service.VectorBuilder;
 
@@ -47,6 +48,7 @@ public class VectorServiceImpl implements VectorServiceGrpc.AsyncService, Bindab
     private final VectorRegistry vectors;
     private final ApproximatorRegistry approximators;
     private final ModelClient model;
+    private final SaeClient sae;
     private final OperationRegistry operations;
     private final VectorBuilder builder;
     private final ApproximatorTrainer trainer;
@@ -58,6 +60,7 @@ public class VectorServiceImpl implements VectorServiceGrpc.AsyncService, Bindab
         this.approximators = approximators;
         this.model = model;
         this.operations = operations;
+        this.sae = sae;
         this.builder = new VectorBuilder(model, sae, approximators, datasets);
         this.trainer = new ApproximatorTrainer(model, sae, approximators, datasets);
         this.calibrator = new ScaleCalibrator(model, sae, vectors);
@@ -96,12 +99,11 @@ public class VectorServiceImpl implements VectorServiceGrpc.AsyncService, Bindab
     @Override
     public void buildVector(BuildVectorRequest request, StreamObserver<BuildVectorResponse> out) {
         answer(out, () -> {
-            SteeringVector v = builder.build(request);
+            SteeringVector v = KindDefaults.apply(request, builder.build(request));
+            Intervention iv = Interventions.of(v, 1.0, v.getFromIndex(), sae, "sae_decoder.sae_id");
             boolean save = !request.hasSave() || request.getSave();
             if (save) vectors.save(v, request.getOverwrite());
-            return BuildVectorResponse.newBuilder()
-                    .setVector(v.toBuilder().setIntervention(Interventions.of(v, v.getDefaultScale(), v.getFromIndex())))
-                    .build();
+            return BuildVectorResponse.newBuilder().setVector(v.toBuilder().setIntervention(iv)).build();
         });
     }
 
@@ -135,7 +137,7 @@ public class VectorServiceImpl implements VectorServiceGrpc.AsyncService, Bindab
             if (request.hasPrompt() && request.getPrompt().getKindCase() != Prompt.KindCase.KIND_NOT_SET) {
                 from = Interventions.fromIndex(v, request.getPrompt(), model);
             }
-            return v.toBuilder().setIntervention(Interventions.of(v, strength * v.getDefaultScale(), from)).build();
+            return v.toBuilder().setIntervention(Interventions.of(v, strength, from, sae, "id")).build();
         });
     }
 
@@ -174,6 +176,10 @@ public class VectorServiceImpl implements VectorServiceGrpc.AsyncService, Bindab
             switch (format) {
                 case VECTOR_FILE_FORMAT_SAFETENSORS -> b.setData(ByteString.copyFrom(VectorFiles.toSafetensors(v))).setFileName(id + ".safetensors");
                 case VECTOR_FILE_FORMAT_GGUF -> {
+                    if (v.getKind() != InterventionKind.ADD) {
+                        throw Errors.invalid("format", "vector '" + id + "' is applied as " + v.getKind() + "; llama.cpp control "
+                                + "vectors only add a direction, so only ADD vectors export to GGUF (safetensors keeps the tensor)");
+                    }
                     if (v.getVector().getShapeCount() == 2 && v.getVector().getShape(0) > 1) {
                         throw Errors.invalid("format", "vector '" + id + "' has " + v.getVector().getShape(0) + " rows (PROMPT_FRONT, ActAdd); "
                                 + "a llama.cpp control vector holds one row per layer, added at every position");
@@ -215,7 +221,14 @@ public class VectorServiceImpl implements VectorServiceGrpc.AsyncService, Bindab
 
     @Override
     public void startCalibrateScale(CalibrateScaleRequest request, StreamObserver<Operation> out) {
-        answer(out, () -> operations.start("CalibrateScale", calibrator.prepare(request, builder)));
+        answer(out, () -> {
+            SteeringVector v = ArtifactStore.validId(request.getVectorId()) ? vectors.get(request.getVectorId()) : null;
+            if (v != null && v.getKind() != InterventionKind.ADD) {
+                throw Errors.invalid("vector_id", "vector '" + v.getId() + "' is applied as " + v.getKind()
+                        + "; calibration sweeps the scale of ADD vectors");
+            }
+            return operations.start("CalibrateScale", calibrator.prepare(request, builder));
+        });
     }
 
     @Override

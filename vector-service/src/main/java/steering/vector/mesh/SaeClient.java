@@ -67,6 +67,20 @@ public class SaeClient extends Dependency {
         }
     }
 
+    /** One feature as SAE_FEATURE interventions take it (its encoder side too); sae-service's refusal names {@code field}. */
+    public SaeFeature saeFeature(String saeId, int feature, String field) {
+        try {
+            FeatureDirectionsResponse r = stub().featureDirections(FeatureDirectionsRequest.newBuilder().setSaeId(saeId)
+                    .addFeatures(feature).setSaeFeatures(true).build());
+            return r.getSaeFeatures(0);
+        } catch (StatusRuntimeException e) {
+            if (e.getStatus().getCode() == Status.Code.INVALID_ARGUMENT) {
+                throw Errors.invalid(field, "sae-service refused feature " + feature + " of SAE '" + saeId + "': " + e.getStatus().getDescription());
+            }
+            throw wrap(e);
+        }
+    }
+
     /** The mean feature activations of each prompt over its tokens (BOS dropped unless includeBos), in order. */
     public List<float[]> encodeMean(String saeId, List<Prompt> prompts, boolean includeBos) {
         return encodeMean(saeId, prompts, includeBos, null);

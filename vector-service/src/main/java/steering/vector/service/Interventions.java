@@ -1,21 +1,51 @@
 package steering.vector.service;
 
+import steering.common.grpc.Errors;
+import steering.common.steer.Magnitude;
 import steering.v1.Intervention;
 import steering.v1.PositionPolicy;
 import steering.v1.Prompt;
 import steering.v1.SteeringVector;
 import steering.vector.mesh.ModelClient;
+import steering.vector.mesh.SaeClient;
 import steering.vector.methods.Caa;
 
 /** Turns a stored vector into the Intervention model-service applies. */
 public final class Interventions {
     private Interventions() {}
 
+    /** The vector added at an absolute {@code scale} (what calibration sweeps, ADD vectors only). */
     public static Intervention of(SteeringVector v, double scale, int fromIndex) {
-        Intervention.Builder b = Intervention.newBuilder().setHook(v.getHook()).setVector(v.getVector()).setScale(scale)
-                .setPositions(v.getPositions() == PositionPolicy.POSITION_POLICY_UNSPECIFIED ? PositionPolicy.ALL : v.getPositions());
-        if (v.getPositions() == PositionPolicy.FROM_INDEX) b.setFromIndex(fromIndex);
-        return b.build();
+        return placed(v, fromIndex).setVector(v.getVector()).setScale(scale).build();
+    }
+
+    /** The vector's hook and positions. */
+    private static Intervention.Builder placed(SteeringVector v, int fromIndex) {
+        PositionPolicy positions = v.getPositions() == PositionPolicy.POSITION_POLICY_UNSPECIFIED ? PositionPolicy.ALL : v.getPositions();
+        Intervention.Builder b = Intervention.newBuilder().setHook(v.getHook()).setPositions(positions);
+        if (positions == PositionPolicy.FROM_INDEX) b.setFromIndex(fromIndex);
+        return b;
+    }
+
+    /**
+     * The intervention of a stored vector at {@code strength} (Magnitude: ADD's scale is strength x default_scale,
+     * the value kinds' value strength x value; ABLATE takes strength 1 only). SAE_FEATURE vectors get their
+     * feature's SAE tensors from sae-service (its refusal names {@code saeField}).
+     */
+    public static Intervention of(SteeringVector v, double strength, int fromIndex, SaeClient sae, String saeField) {
+        Intervention.Builder b = placed(v, fromIndex).setKind(v.getKind());
+        switch (v.getKind()) {
+            case ADD -> b.setVector(v.getVector()).setScale(v.getDefaultScale());
+            case SAE_FEATURE -> b.setValue(v.getValue()).setSaeFeature(
+                    sae.saeFeature(v.getSaeId(), v.getFeatures(0).getFeature(), saeField));
+            default -> {
+                b.setVector(v.getVector());
+                if (v.hasValue()) b.setValue(v.getValue());
+            }
+        }
+        Intervention iv = Magnitude.times(b.build(), strength, "strength");
+        if (iv == null) throw Errors.invalid("strength", "0 does not apply to ABLATE, which has no magnitude; ask for strength 1");
+        return iv;
     }
 
     /**

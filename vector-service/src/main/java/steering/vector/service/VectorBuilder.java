@@ -589,9 +589,11 @@ public final class VectorBuilder {
                     .setDefaultScale(described.getDefaultScale() != 0 ? described.getDefaultScale() : 1.0)
                     .addAllFeatures(described.getFeaturesList()).setSaeId(described.getSaeId())
                     .setApproximatorId(described.getApproximatorId())
+                    .setKind(described.getKind())
                     .putMetadata("imported_method", described.getMethod().name())
                     .putMetadata("imported_id", described.getId());
             if (described.hasCalibration()) b.setCalibration(described.getCalibration());
+            if (described.hasValue()) b.setValue(described.getValue());
         } else {
             b.setDefaultScale(1.0);
         }
