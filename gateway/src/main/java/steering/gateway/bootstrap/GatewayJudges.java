@@ -6,10 +6,12 @@ import jakarta.enterprise.event.Observes;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import steering.common.grpc.Errors;
 import steering.common.ops.OperationRegistry;
+import steering.common.ops.OperationStore;
 import steering.gateway.eval.BehaviourJudge;
 import steering.gateway.eval.ChatJudge;
 import steering.gateway.eval.EmbeddingJudge;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
 
@@ -25,10 +27,18 @@ public class GatewayJudges {
     @ConfigProperty(name = "steering.gateway.judge.chat.api-key")
     Optional<String> chatApiKey;
 
-    private final OperationRegistry operations = new OperationRegistry(1, 16, Duration.ofHours(24), 100);
+    /** where each evaluation's record and checkpoint live, so that evaluations survive a restart */
+    @ConfigProperty(name = "steering.gateway.operations-dir")
+    String operationsDir;
+
+    private volatile OperationRegistry operations;
     private volatile EmbeddingJudge embedding;
 
-    public OperationRegistry operations() {
+    public synchronized OperationRegistry operations() {
+        if (operations == null) {
+            String dir = operationsDir.startsWith("~/") ? System.getProperty("user.home") + operationsDir.substring(1) : operationsDir;
+            operations = new OperationRegistry(1, 16, Duration.ofHours(24), 100, new OperationStore(Path.of(dir)));
+        }
         return operations;
     }
 
@@ -49,6 +59,6 @@ public class GatewayJudges {
     }
 
     void onStop(@Observes ShutdownEvent event) {
-        operations.close();
+        if (operations != null) operations.close();
     }
 }

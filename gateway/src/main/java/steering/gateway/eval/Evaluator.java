@@ -51,32 +51,26 @@ public final class Evaluator {
                 .setPrompt(r.hasPrompt() ? r.getPrompt() : Prompt.newBuilder().setText("I think").build()).build();
     }
 
-    public EvaluateResult run(EvaluateRequest r, OperationContext op) {
+    public EvaluateResult run(EvaluateRequest r, OperationContext op) throws java.io.IOException {
         long start = System.nanoTime();
         BehaviourJudge judge = judges.apply(r.getBehaviourJudge());
         EvaluateResult.Builder result = EvaluateResult.newBuilder().setCriterion(r.getCriterion()).setJudge(judge.name());
         int total = 0;
         for (EvaluatedConfig c : r.getConfigsList()) total += c.getScalesCount();
         int done = 0;
+        // a run resumed after a restart keeps the points it had finished (saved after each one)
+        List<EvaluatedPoint> finished = checkpointed(op);
         for (int c = 0; c < r.getConfigsCount(); c++) {
             EvaluatedConfig config = r.getConfigs(c);
             String label = config.getLabel().isEmpty() ? "config " + c : config.getLabel();
             BestScale.Builder best = null;
             for (double scale : config.getScalesList()) {
                 if (op.isCancelled()) throw new steering.common.ops.OperationCancelledException(op.id());
-                List<SteeringSpec> scaled = new ArrayList<>();
-                for (SteeringSpec spec : config.getSteeringList()) scaled.add(spec.toBuilder().setScale(scale).build());
-                List<Intervention> ivs = resolver.resolve(scaled, "configs[" + c + "].steering");
-                List<String> samples = generate(r, ivs);
-                double[] behaviours = judge.score(samples, r.getCriterion());
-                double[] coherences = coherence(r.getPrompt(), samples);
-                double behaviour = mean(behaviours);
-                double coherence = mean(coherences);
-                EvaluatedPoint point = EvaluatedPoint.newBuilder().setLabel(label).setScale(scale).setBehaviour(behaviour)
-                        .setCoherence(coherence).setProduct(behaviour * coherence).addAllSamples(samples)
-                        .addAllSampleBehaviour(java.util.Arrays.stream(behaviours).boxed().toList())
-                        .addAllSampleCoherence(java.util.Arrays.stream(coherences).boxed().toList()).build();
+                EvaluatedPoint point = done < finished.size() ? finished.get(done) : measure(r, judge, c, label, scale);
+                double behaviour = point.getBehaviour();
+                double coherence = point.getCoherence();
                 result.addPoints(point);
+                op.checkpoint(EvaluateResult.newBuilder().addAllPoints(result.getPointsList()).build());
                 if (best == null || point.getProduct() > best.getProduct()) {
                     best = BestScale.newBuilder().setLabel(label).setScale(scale).setBehaviour(behaviour)
                             .setCoherence(coherence).setProduct(point.getProduct());
@@ -88,6 +82,26 @@ public final class Evaluator {
             result.addBest(best);
         }
         return result.setWallSeconds((System.nanoTime() - start) / 1e9).build();
+    }
+
+    private EvaluatedPoint measure(EvaluateRequest r, BehaviourJudge judge, int c, String label, double scale) {
+        List<SteeringSpec> scaled = new ArrayList<>();
+        for (SteeringSpec spec : r.getConfigs(c).getSteeringList()) scaled.add(spec.toBuilder().setScale(scale).build());
+        List<Intervention> ivs = resolver.resolve(scaled, "configs[" + c + "].steering");
+        List<String> samples = generate(r, ivs);
+        double[] behaviours = judge.score(samples, r.getCriterion());
+        double[] coherences = coherence(r.getPrompt(), samples);
+        double behaviour = mean(behaviours);
+        double coherence = mean(coherences);
+        return EvaluatedPoint.newBuilder().setLabel(label).setScale(scale).setBehaviour(behaviour)
+                .setCoherence(coherence).setProduct(behaviour * coherence).addAllSamples(samples)
+                .addAllSampleBehaviour(java.util.Arrays.stream(behaviours).boxed().toList())
+                .addAllSampleCoherence(java.util.Arrays.stream(coherences).boxed().toList()).build();
+    }
+
+    private static List<EvaluatedPoint> checkpointed(OperationContext op) throws java.io.IOException {
+        if (op.checkpoint().isEmpty()) return List.of();
+        return op.checkpoint().get().unpack(EvaluateResult.class).getPointsList();
     }
 
     private List<String> generate(EvaluateRequest r, List<Intervention> ivs) {

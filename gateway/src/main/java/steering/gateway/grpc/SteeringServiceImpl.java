@@ -64,6 +64,14 @@ public class SteeringServiceImpl implements SteeringGrpc.AsyncService, BindableS
         this.resolver = new SteeringResolver(mesh);
         this.operations = operations;
         this.evaluator = judges == null ? null : new Evaluator(mesh, resolver, judges);
+        if (operations != null && evaluator != null) {
+            // an evaluation interrupted by a restart continues with the points it had finished
+            operations.resumeWith("Evaluate", params -> {
+                EvaluateRequest checked = params.unpack(EvaluateRequest.class);
+                return op -> evaluator.run(checked, op);
+            });
+            operations.recoverInterrupted();
+        }
     }
 
     private static <S extends io.grpc.stub.AbstractStub<S>> S withDeadline(S stub) {
@@ -214,7 +222,7 @@ public class SteeringServiceImpl implements SteeringGrpc.AsyncService, BindableS
             if (operations == null || evaluator == null) throw Errors.unavailable("evaluations are not enabled on this gateway");
             EvaluateRequest checked = evaluator.validate(request);
             checkPrompt(checked.getPrompt());
-            out.onNext(operations.start("Evaluate", op -> evaluator.run(checked, op)));
+            out.onNext(operations.start("Evaluate", checked, op -> evaluator.run(checked, op)));
             out.onCompleted();
         } catch (Throwable t) {
             out.onError(Errors.toStatus(t));

@@ -53,12 +53,21 @@ public final class TrainSaeJob {
     private final SaeStore store;
     private final ModelClient model;
     private final CorpusReader corpus;
+    private final long checkpointSteps;
 
     public TrainSaeJob(SaeStore store, ModelClient model, CorpusReader corpus) {
+        this(store, model, corpus, DEFAULT_CHECKPOINT_STEPS);
+    }
+
+    /** @param checkpointSteps training saves its state every this many steps (when the operation has a work directory) */
+    public TrainSaeJob(SaeStore store, ModelClient model, CorpusReader corpus, long checkpointSteps) {
         this.store = store;
         this.model = model;
         this.corpus = corpus;
+        this.checkpointSteps = checkpointSteps;
     }
+
+    public static final long DEFAULT_CHECKPOINT_STEPS = 500;
 
     public Plan plan(TrainSaeRequest r) {
         ModelInfo info = model.info();
@@ -174,10 +183,12 @@ public final class TrainSaeJob {
         SaeTrainer.Params tp = new SaeTrainer.Params(p.architecture(), p.dSae(), p.k(), p.l1(), p.learningRate(), batch,
                 steps, p.seed(), deadTokens, 1.0 / 32);
         ctx.progress(0.35, "training " + steps + " steps of " + batch + " tokens");
+        // a restarted operation finds the state of its last checkpoint in its work directory and continues there
+        TrainingCheckpoint checkpoint = ctx.workDirectory().map(dir -> new TrainingCheckpoint(dir, checkpointSteps)).orElse(null);
         SaeTrainer.Result trained = SaeTrainer.train(train, trainRows, d, tp, (step, total, fvu, l0, dead, tps) ->
                 ctx.update(0.35 + 0.5 * step / total, "training: step " + step + "/" + total,
                         Map.of("step", (double) step, "fvu", fvu, "l0", l0, "dead_fraction", dead, "train_tokens_per_second", tps)),
-                ctx::isCancelled);
+                ctx::isCancelled, checkpoint);
         ctx.checkCancelled();
 
         SaeConfig cfg = new SaeConfig(p.architecture(), d, p.dSae(), p.architecture() == Architecture.TOPK ? p.k() : 0, true,
@@ -216,6 +227,7 @@ public final class TrainSaeJob {
             }
         }
         metrics.put("train_tokens", (double) trained.tokens());
+        if (trained.resumedFromStep() > 0) metrics.put("resumed_from_step", (double) trained.resumedFromStep());
         metrics.put("eval_tokens", (double) evalRows);
         metrics.put("capture_tokens_per_second", captureTps);
         metrics.put("train_tokens_per_second", trained.tokensPerSecond());
