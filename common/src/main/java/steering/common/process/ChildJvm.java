@@ -109,4 +109,24 @@ public final class ChildJvm implements AutoCloseable {
     public void close() throws InterruptedException {
         if (process.isAlive()) kill();
     }
+
+    /** A loopback port free right now, for a child that must come back on the same port after a kill. */
+    public static int freePort() throws IOException {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    /** Reads {@code read} every 50 ms until {@code until} holds; fails with the last value after {@code timeout}. */
+    public static <T> T poll(java.util.function.Supplier<T> read, java.util.function.Predicate<T> until, Duration timeout)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        T last = null;
+        while (System.nanoTime() < deadline) {
+            last = read.get();
+            if (until.test(last)) return last;
+            Thread.sleep(50);
+        }
+        throw new AssertionError("not reached within " + timeout + ": " + last);
+    }
 }

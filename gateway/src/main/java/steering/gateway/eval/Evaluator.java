@@ -60,6 +60,7 @@ public final class Evaluator {
         int done = 0;
         // a run resumed after a restart keeps the points it had finished (saved after each one)
         List<EvaluatedPoint> finished = checkpointed(op);
+        if (!finished.isEmpty()) op.metric("resumed_points", finished.size());
         for (int c = 0; c < r.getConfigsCount(); c++) {
             EvaluatedConfig config = r.getConfigs(c);
             String label = config.getLabel().isEmpty() ? "config " + c : config.getLabel();

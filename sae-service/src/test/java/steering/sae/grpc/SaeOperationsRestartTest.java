@@ -4,15 +4,14 @@ import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import steering.common.ops.OperationStreams;
 import steering.common.process.ChildJvm;
 import steering.v1.*;
 
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Predicate;
 
 import static org.junit.jupiter.api.Assertions.*;
 import static steering.v1.OperationState.*;
@@ -27,7 +26,7 @@ class SaeOperationsRestartTest {
 
     @Test
     void operationsSurviveKillNine(@TempDir Path dir) throws Exception {
-        int modelPort = freePort(), saePort = freePort();
+        int modelPort = ChildJvm.freePort(), saePort = ChildJvm.freePort();
         String[] args = {dir.toString(), Integer.toString(modelPort), Integer.toString(saePort), "100", "3"};
         Path log = dir.resolve("child.log");
         ChildJvm child = ChildJvm.start(SaeMeshProcess.class, List.of("-Xmx1g"), log, args);
@@ -37,7 +36,7 @@ class SaeOperationsRestartTest {
             var sae = SaeServiceGrpc.newBlockingStub(ch);
             // a small SAE to compute statistics of and evaluate
             Operation small = sae.startTrainSae(train("small", 200));
-            Operation smallDone = waitFor(sae, small.getId(), op -> isDone(op), Duration.ofMinutes(3));
+            Operation smallDone = waitFor(sae, small.getId(), OperationStreams::isDone, Duration.ofMinutes(3));
             assertEquals(OPERATION_STATE_SUCCEEDED, smallDone.getState(), smallDone.getError().getMessage());
 
             Operation big = sae.startTrainSae(train("big", 1500));
@@ -46,7 +45,7 @@ class SaeOperationsRestartTest {
                     .setMaxTokens(400_000).build());
             Operation eval = sae.startEvaluateSae(EvaluateSaeRequest.newBuilder().setSaeId("small")
                     .addCorpus(CorpusSource.newBuilder().setDataset("tinystories-1000").setMaxDocuments(1000)).build());
-            Operation before = waitFor(sae, big.getId(), op -> op.getMetricsOrDefault("step", 0) >= 450 || isDone(op), Duration.ofMinutes(5));
+            Operation before = waitFor(sae, big.getId(), op -> op.getMetricsOrDefault("step", 0) >= 450 || OperationStreams.isDone(op), Duration.ofMinutes(5));
             assertEquals(OPERATION_STATE_RUNNING, before.getState(), "training must still run when it is killed: " + before);
             for (Operation o : List.of(stats, eval)) {
                 assertEquals(OPERATION_STATE_RUNNING, sae.getOperation(id(o)).getState(), o.getKind() + " must still run when it is killed");
@@ -62,7 +61,7 @@ class SaeOperationsRestartTest {
                 assertEquals(io.grpc.Status.Code.ABORTED.value(), after.getError().getCode());
                 assertTrue(after.getError().getMessage().startsWith("interrupted by restart"), after.getError().getMessage());
             }
-            Operation resumed = waitFor(sae, big.getId(), SaeOperationsRestartTest::isDone, Duration.ofMinutes(5));
+            Operation resumed = waitFor(sae, big.getId(), OperationStreams::isDone, Duration.ofMinutes(5));
             assertEquals(OPERATION_STATE_SUCCEEDED, resumed.getState(), resumed.getError().getMessage());
             double from = resumed.getMetricsOrDefault("resumed_from_step", 0);
             assertTrue(from >= 400 && from % 100 == 0, "resumed from the last checkpoint at or before step "
@@ -87,25 +86,10 @@ class SaeOperationsRestartTest {
         return GetOperationRequest.newBuilder().setId(op.getId()).build();
     }
 
-    static boolean isDone(Operation op) {
-        return op.getState() == OPERATION_STATE_SUCCEEDED || op.getState() == OPERATION_STATE_FAILED || op.getState() == OPERATION_STATE_CANCELLED;
-    }
-
-    /** Polls GetOperation (the process may be starting: UNAVAILABLE is retried) until {@code until} holds. */
-    static Operation waitFor(SaeServiceGrpc.SaeServiceBlockingStub sae, String id, Predicate<Operation> until, Duration timeout) throws Exception {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        Operation last = null;
-        while (System.nanoTime() < deadline) {
-            last = sae.withDeadlineAfter(10, TimeUnit.SECONDS).getOperation(GetOperationRequest.newBuilder().setId(id).build());
-            if (until.test(last)) return last;
-            Thread.sleep(50);
-        }
-        throw new AssertionError("not reached within " + timeout + ": " + last);
-    }
-
-    static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
+    /** GetOperation until {@code until} holds. */
+    static Operation waitFor(SaeServiceGrpc.SaeServiceBlockingStub stub, String id, java.util.function.Predicate<Operation> until, Duration timeout)
+            throws InterruptedException {
+        return ChildJvm.poll(() -> stub.withDeadlineAfter(10, TimeUnit.SECONDS).getOperation(GetOperationRequest.newBuilder().setId(id).build()),
+                until, timeout);
     }
 }
