@@ -18,6 +18,8 @@ import java.util.Optional;
 /** Evaluation judges chosen by configuration, and the registry that runs evaluations as operations. */
 @ApplicationScoped
 public class GatewayJudges {
+    private static final org.jboss.logging.Logger LOG = org.jboss.logging.Logger.getLogger(GatewayJudges.class);
+
     @ConfigProperty(name = "steering.gateway.judge.chat.base-url")
     Optional<String> chatBaseUrl;
 
@@ -37,7 +39,14 @@ public class GatewayJudges {
     public synchronized OperationRegistry operations() {
         if (operations == null) {
             String dir = operationsDir.startsWith("~/") ? System.getProperty("user.home") + operationsDir.substring(1) : operationsDir;
-            operations = new OperationRegistry(1, 16, Duration.ofHours(24), 100, new OperationStore(Path.of(dir)));
+            OperationStore store = null;
+            try {
+                store = new OperationStore(Path.of(dir));
+            } catch (RuntimeException e) {
+                // evaluations are not worth refusing Generate for: they run, but do not survive a restart
+                LOG.warnf("evaluations are kept in memory only: %s", e.getMessage());
+            }
+            operations = new OperationRegistry(1, 16, Duration.ofHours(24), 100, store);
         }
         return operations;
     }
