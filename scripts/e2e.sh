@@ -3,8 +3,9 @@
 # and vector-service with a temporary data directory, the gateway, and a second gateway with mTLS and an API key),
 # then runs the polyglot clients: Python (the steering_mesh package, pip-installed from clients/python into the
 # venv, with a tiny SAE it trains itself; the official `openai` client on the HTTP API; plain grpcio with the
-# packaged stubs, which must match proto/) and Node.js (@grpc/grpc-js with the protos loaded at run time). Stops
-# everything at the end.
+# packaged stubs, which must match proto/) and Node.js (@grpc/grpc-js with the protos loaded at run time). Then
+# SIGTERMs the gateway and model-service during 8 running streams each (scripts/faults/graceful_shutdown.py: every
+# stream must finish). Stops everything at the end.
 #
 #   scripts/e2e.sh        (needs the jars: mvn install -DskipTests)
 set -euo pipefail
@@ -40,11 +41,11 @@ STEERING_DATA_DIR="$work/data" STEERING_MODEL_SERVICE_ADDRESS=127.0.0.1:$model_p
   VECTOR_SERVICE_PORT=$vec_port VECTOR_SERVICE_HTTP_PORT=$vec_http java -Xmx256m -jar vector-service/target/quarkus-app/quarkus-run.jar > "$work/vector-service.log" 2>&1 &
 pids+=($!)
 # 512 MB: Evaluate's embedding judge (all-MiniLM-L6-v2 on ONNX Runtime) runs out of a 256 MB heap
-STEERING_MODEL_SERVICE_ADDRESS=127.0.0.1:$model_port STEERING_VECTOR_SERVICE_ADDRESS=127.0.0.1:$vec_port GATEWAY_PORT=$gw_port GATEWAY_HTTP_PORT=$gw_http \
+STEERING_DATA_DIR="$work/data" STEERING_MODEL_SERVICE_ADDRESS=127.0.0.1:$model_port STEERING_VECTOR_SERVICE_ADDRESS=127.0.0.1:$vec_port GATEWAY_PORT=$gw_port GATEWAY_HTTP_PORT=$gw_http \
   java -Xmx512m -jar gateway/target/quarkus-app/quarkus-run.jar > "$work/gateway.log" 2>&1 &
 pids+=($!)
 STEERING_TLS_CA="$work/certs/ca.crt" STEERING_TLS_CERT="$work/certs/server.crt" STEERING_TLS_KEY="$work/certs/server.key" \
-  STEERING_TLS_CLIENT_AUTH=REQUIRED STEERING_API_KEYS="$api_key" STEERING_MODEL_SERVICE_ADDRESS=127.0.0.1:$model_port \
+  STEERING_TLS_CLIENT_AUTH=REQUIRED STEERING_API_KEYS="$api_key" STEERING_MODEL_SERVICE_ADDRESS=127.0.0.1:$model_port STEERING_DATA_DIR="$work/data-tls" \
   GATEWAY_PORT=$tls_gw_port GATEWAY_HTTP_PORT=$tls_gw_http java -Xmx192m -jar gateway/target/quarkus-app/quarkus-run.jar > "$work/gateway-tls.log" 2>&1 &
 pids+=($!)
 
@@ -75,4 +76,7 @@ GATEWAY_HTTP=http://127.0.0.1:$gw_http GATEWAY_GRPC=127.0.0.1:$gw_port \
 echo "==> Node.js client (@grpc/grpc-js)"
 (cd clients/node && npm install --silent --no-audit --no-fund > /dev/null)
 GATEWAY_GRPC=127.0.0.1:$gw_port node --test clients/node/test_gateway.mjs
+echo "==> graceful shutdown: SIGTERM during 8 running streams (the gateway, then model-service)"
+"$venv/bin/python" scripts/faults/graceful_shutdown.py 127.0.0.1:$gw_port "${pids[3]}" gateway
+"$venv/bin/python" scripts/faults/graceful_shutdown.py 127.0.0.1:$model_port "${pids[0]}" model
 echo "==> end-to-end clients passed"
