@@ -36,10 +36,13 @@ public final class SteeringResolver {
             if (spec.hasStrength() && !Double.isFinite(spec.getStrength())) throw Errors.invalid(f + ".strength", spec.getStrength() + " is not finite");
             Intervention iv = switch (spec.getSourceCase()) {
                 case INTERVENTION -> strengthened(spec.getIntervention(), spec);
-                case VECTOR_ID -> registry(f).getVector(GetVectorRequest.newBuilder().setId(spec.getVectorId())
+                // vector-service's complaints about the request we made name the field of ours they came from
+                case VECTOR_ID -> Errors.restating(() -> registry(f).getVector(GetVectorRequest.newBuilder().setId(spec.getVectorId())
                         .setStrength(spec.hasStrength() ? spec.getStrength() : 1.0)
-                        .setPrompt(prompt == null ? Prompt.getDefaultInstance() : prompt).build()).getIntervention();
-                case RECIPE -> strengthened(registry(f).buildVector(spec.getRecipe()).getVector().getIntervention(), spec);
+                        .setPrompt(prompt == null ? Prompt.getDefaultInstance() : prompt).build()), p -> p.equals("id") ? f + ".vector_id" : null)
+                        .getIntervention();
+                case RECIPE -> strengthened(Errors.restating(() -> registry(f).buildVector(spec.getRecipe()),
+                        p -> p.equals("recipe") ? f + ".recipe" : f + ".recipe." + p).getVector().getIntervention(), spec);
                 case SOURCE_NOT_SET -> throw Errors.invalid(f, "give a vector_id, an inline intervention or a recipe");
             };
             Intervention.Builder b = iv.toBuilder();

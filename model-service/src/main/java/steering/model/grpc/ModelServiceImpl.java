@@ -223,8 +223,10 @@ public class ModelServiceImpl implements ModelServiceGrpc.AsyncService, Bindable
             }
             int[] continuation = switch (request.getContinuationCase()) {
                 case CONTINUATION_TEXT -> model.tokenizer().encode(request.getContinuationText(), false);
-                case CONTINUATION_TOKENS -> mapper.promptIds(Prompt.newBuilder().setTokens(request.getContinuationTokens()).build(),
-                        "continuation_tokens", true);
+                case CONTINUATION_TOKENS -> {
+                    mapper.checkLength(request.getContinuationTokens().getIdsCount(), "continuation_tokens");
+                    yield mapper.tokenIds(request.getContinuationTokens(), "continuation_tokens");
+                }
                 case CONTINUATION_NOT_SET -> new int[0];
             };
             if (continuation.length == 0) throw Errors.invalid("continuation", "the continuation is empty: nothing to score");

@@ -281,6 +281,8 @@ class ModelServiceIntegrationTest {
                 .addInterventions(intervention("blocks.1.hook_resid_post", ok, Double.POSITIVE_INFINITY, PositionPolicy.ALL)).build())));
         assertInvalid("prompt.text", () -> collect(svc.blocking().generate(base.toBuilder().setPrompt(text("")).build())));
         assertInvalid("prompt.tokens.ids[1]", () -> collect(svc.blocking().generate(base.toBuilder().setPrompt(tokens(1, 9999)).build())));
+        assertInvalid("continuation_tokens.ids[0]", () -> svc.blocking().score(ScoreRequest.newBuilder().setPrompt(text("Hi"))
+                .setContinuationTokens(TokenIds.newBuilder().addIds(-1)).build()));
         assertInvalid("sampling.max_tokens", () -> collect(svc.blocking().generate(base.toBuilder().setSampling(greedy(100000)).build())));
         assertInvalid("sampling.top_p", () -> collect(svc.blocking().generate(base.toBuilder()
                 .setSampling(greedy(4).toBuilder().setTopP(1.5f)).build())));
