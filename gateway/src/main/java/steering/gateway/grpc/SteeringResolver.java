@@ -39,7 +39,7 @@ public final class SteeringResolver {
                 // vector-service's complaints about the request we made name the field of ours they came from
                 case VECTOR_ID -> Errors.restating(() -> registry(f).getVector(GetVectorRequest.newBuilder().setId(spec.getVectorId())
                         .setStrength(spec.hasStrength() ? spec.getStrength() : 1.0)
-                        .setPrompt(prompt == null ? Prompt.getDefaultInstance() : prompt).build()), p -> p.equals("id") ? f + ".vector_id" : null)
+                        .setPrompt(prompt == null ? Prompt.getDefaultInstance() : prompt).build()), p -> registryField(p, f))
                         .getIntervention();
                 case RECIPE -> strengthened(Errors.restating(() -> registry(f).buildVector(spec.getRecipe()),
                         p -> p.equals("recipe") ? f + ".recipe" : f + ".recipe." + p).getVector().getIntervention(), spec);
@@ -51,6 +51,13 @@ public final class SteeringResolver {
             out.add(b.build());
         }
         return out;
+    }
+
+    /** GetVector's field → ours: its id is our vector_id, its strength our strength, its prompt our prompt. */
+    private static String registryField(String path, String spec) {
+        if (path.equals("id")) return spec + ".vector_id";
+        if (path.equals("strength")) return spec + ".strength";
+        return Errors.within(path, "prompt") ? path : null;
     }
 
     private static Intervention strengthened(Intervention iv, SteeringSpec spec) {

@@ -19,6 +19,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
+import java.util.function.UnaryOperator;
 import steering.common.grpc.RequestValidation;
 import steering.common.ops.OperationRegistry;
 import steering.common.ops.OperationStreams;
@@ -114,7 +115,7 @@ public class SteeringServiceImpl implements SteeringGrpc.AsyncService, BindableS
 
             @Override
             public void onError(Throwable t) {
-                if (!call.isCancelled()) call.onError(Errors.toStatus(t));
+                if (!call.isCancelled()) call.onError(SteeringFields.restated(t, SteeringFields.of(request.getSteeringList(), "steering")));
             }
 
             @Override
@@ -134,6 +135,7 @@ public class SteeringServiceImpl implements SteeringGrpc.AsyncService, BindableS
             long seed = request.getSampling().hasSeed() ? request.getSampling().getSeed() : ThreadLocalRandom.current().nextLong(1L << 48);
             List<GenerateRequest> jobs = new ArrayList<>();
             List<ComparedGeneration.Builder> results = new ArrayList<>();
+            List<UnaryOperator<String>> fields = new ArrayList<>();
             for (int c = 0; c < request.getConfigsCount(); c++) {
                 SteeringConfig config = request.getConfigs(c);
                 List<Intervention> ivs = resolver.resolve(config.getSteeringList(), "configs[" + c + "].steering", request.getPrompt());
@@ -142,11 +144,12 @@ public class SteeringServiceImpl implements SteeringGrpc.AsyncService, BindableS
                             .setSampling(request.getSampling().toBuilder().setSeed(seed + s)).addAllInterventions(ivs).build());
                     results.add(ComparedGeneration.newBuilder().setLabel(config.getLabel().isEmpty() ? "config " + c : config.getLabel())
                             .setSample(s).setSeed(seed + s));
+                    fields.add(SteeringFields.of(config.getSteeringList(), "configs[" + c + "].steering"));
                 }
             }
             // all at once: model-service decodes them in one batch
             List<CompletableFuture<ComparedGeneration>> futures = new ArrayList<>();
-            for (int i = 0; i < jobs.size(); i++) futures.add(collect(jobs.get(i), results.get(i)));
+            for (int i = 0; i < jobs.size(); i++) futures.add(collect(jobs.get(i), results.get(i), fields.get(i)));
             CompareResponse.Builder response = CompareResponse.newBuilder();
             for (CompletableFuture<ComparedGeneration> f : futures) response.addGenerations(f.join());
             out.onNext(response.build());
@@ -166,7 +169,8 @@ public class SteeringServiceImpl implements SteeringGrpc.AsyncService, BindableS
         }
     }
 
-    private CompletableFuture<ComparedGeneration> collect(GenerateRequest job, ComparedGeneration.Builder result) {
+    private CompletableFuture<ComparedGeneration> collect(GenerateRequest job, ComparedGeneration.Builder result,
+                                                          UnaryOperator<String> fields) {
         CompletableFuture<ComparedGeneration> done = new CompletableFuture<>();
         StringBuilder text = new StringBuilder();
         withDeadline(mesh.model()).generate(job, new StreamObserver<>() {
@@ -179,7 +183,7 @@ public class SteeringServiceImpl implements SteeringGrpc.AsyncService, BindableS
 
             @Override
             public void onError(Throwable t) {
-                done.completeExceptionally(t);
+                done.completeExceptionally(SteeringFields.restated(t, fields));
             }
 
             @Override
