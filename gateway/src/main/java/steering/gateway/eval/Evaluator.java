@@ -2,6 +2,7 @@ package steering.gateway.eval;
 
 import io.grpc.stub.StreamObserver;
 import steering.common.grpc.Errors;
+import steering.common.grpc.Pacer;
 import steering.common.ops.OperationContext;
 import steering.gateway.grpc.SteeringResolver;
 import steering.gateway.mesh.MeshClients;
@@ -21,11 +22,22 @@ public final class Evaluator {
     private final MeshClients mesh;
     private final SteeringResolver resolver;
     private final Function<steering.v1.BehaviourJudge, BehaviourJudge> judges;
+    private final Pacer pacer;
+
+    /** bounds of an evaluation's lists: a sweep that large would hold model-service for hours */
+    public static final int MAX_CONFIGS = 16, MAX_SCALES = 64, MAX_GENERATIONS = 8192;
 
     public Evaluator(MeshClients mesh, SteeringResolver resolver, Function<steering.v1.BehaviourJudge, BehaviourJudge> judges) {
+        this(mesh, resolver, judges, new Pacer(8, java.time.Duration.ofMinutes(10)));
+    }
+
+    /** @param pacer paces the samples' generations within model-service's capacity (shared with other requests) */
+    public Evaluator(MeshClients mesh, SteeringResolver resolver, Function<steering.v1.BehaviourJudge, BehaviourJudge> judges,
+                     Pacer pacer) {
         this.mesh = mesh;
         this.resolver = resolver;
         this.judges = judges;
+        this.pacer = pacer;
     }
 
     /** Checks a request up front so that a bad one fails the Start call, not the operation later. */
@@ -34,9 +46,18 @@ public final class Evaluator {
         if (r.getCriterion().isBlank()) throw Errors.invalid("criterion", "describe the behaviour to score, e.g. \"The text is about weddings.\"");
         int samples = r.getSamples() == 0 ? 4 : r.getSamples();
         if (samples < 1 || samples > 256) throw Errors.invalid("samples", samples + " is outside [1, 256]");
+        if (r.getConfigsCount() > MAX_CONFIGS) throw Errors.invalid("configs", r.getConfigsCount() + " configurations is outside [1, " + MAX_CONFIGS + "]");
+        long points = r.getConfigsList().stream().mapToLong(EvaluatedConfig::getScalesCount).sum();
+        if (points * samples > MAX_GENERATIONS) {
+            throw Errors.invalid("samples", points + " scales x " + samples + " samples = " + points * samples
+                    + " generations is over the limit of " + MAX_GENERATIONS + " per evaluation");
+        }
         for (int c = 0; c < r.getConfigsCount(); c++) {
             EvaluatedConfig config = r.getConfigs(c);
             if (config.getScalesCount() == 0) throw Errors.invalid("configs[" + c + "].scales", "at least one scale is required");
+            if (config.getScalesCount() > MAX_SCALES) {
+                throw Errors.invalid("configs[" + c + "].scales", config.getScalesCount() + " scales is outside [1, " + MAX_SCALES + "]");
+            }
             for (int s = 0; s < config.getScalesCount(); s++) {
                 double scale = config.getScales(s);
                 if (!Double.isFinite(scale)) throw Errors.invalid("configs[" + c + "].scales[" + s + "]", scale + " is not finite");
@@ -111,14 +132,16 @@ public final class Evaluator {
         for (int i = 0; i < r.getSamples(); i++) {
             GenerateRequest g = GenerateRequest.newBuilder().setPrompt(r.getPrompt())
                     .setSampling(r.getSampling().toBuilder().setSeed(seed + i)).addAllInterventions(ivs).build();
-            CompletableFuture<String> f = new CompletableFuture<>();
-            StringBuilder text = new StringBuilder();
-            mesh.model().withDeadlineAfter(30, TimeUnit.MINUTES).generate(g, new StreamObserver<>() {
-                public void onNext(GenerateResponse v) { text.append(v.getTextDelta()); }
-                public void onError(Throwable t) { f.completeExceptionally(t); }
-                public void onCompleted() { f.complete(text.toString()); }
-            });
-            futures.add(f);
+            futures.add(pacer.submit(r, () -> {
+                CompletableFuture<String> f = new CompletableFuture<>();
+                StringBuilder text = new StringBuilder();
+                mesh.model().withDeadlineAfter(30, TimeUnit.MINUTES).generate(g, new StreamObserver<>() {
+                    public void onNext(GenerateResponse v) { text.append(v.getTextDelta()); }
+                    public void onError(Throwable t) { f.completeExceptionally(t); }
+                    public void onCompleted() { f.complete(text.toString()); }
+                });
+                return f;
+            }));
         }
         return futures.stream().map(CompletableFuture::join).toList();
     }

@@ -23,6 +23,7 @@ final class SteeringFields {
     static UnaryOperator<String> of(List<SteeringSpec> specs, String specsField) {
         return path -> {
             if (Errors.within(path, "prompt") || Errors.within(path, "sampling")) return path;
+            if (path.equals("interventions")) return specsField;
             Matcher m = INTERVENTION.matcher(path);
             if (!m.matches()) return null;
             int j = Integer.parseInt(m.group(1));

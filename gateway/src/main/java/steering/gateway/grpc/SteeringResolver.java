@@ -22,12 +22,16 @@ public final class SteeringResolver {
         this.mesh = mesh;
     }
 
+    public static final int MAX_SPECS = 64;
+
     public List<Intervention> resolve(List<SteeringSpec> specs, String field) {
         return resolve(specs, field, null);
     }
 
     /** @param prompt the prompt being steered, for vectors whose start position depends on it (may be null) */
     public List<Intervention> resolve(List<SteeringSpec> specs, String field, Prompt prompt) {
+        // model-service takes at most 64 interventions a request: refuse more before resolving any of them
+        if (specs.size() > MAX_SPECS) throw Errors.invalid(field, specs.size() + " steering specs is over the limit of " + MAX_SPECS);
         List<Intervention> out = new ArrayList<>(specs.size());
         for (int i = 0; i < specs.size(); i++) {
             SteeringSpec spec = specs.get(i);

@@ -10,9 +10,11 @@ import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import steering.common.grpc.Errors;
+import steering.common.grpc.Pacer;
 import steering.gateway.mesh.MeshClients;
 import steering.v1.*;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -49,6 +51,13 @@ public class SteeringServiceImpl implements SteeringGrpc.AsyncService, BindableS
     private final SteeringResolver resolver;
     private final OperationRegistry operations;
     private final Evaluator evaluator;
+    /**
+     * Compare's and Evaluate's generations go to model-service at most a batch at a time (its default max-batch), so
+     * its queue keeps room for other clients, and retried while it is busy: documented sizes no longer fail at once
+     * with RESOURCE_EXHAUSTED. Shared by every request, which take turns.
+     */
+    private final Pacer pacer = new Pacer(MODEL_WINDOW, Duration.ofMinutes(10));
+    static final int MODEL_WINDOW = 8;
 
     /** Without evaluations: Generate, Compare and GetModelInfo only. */
     public SteeringServiceImpl(MeshClients mesh) {
@@ -64,7 +73,7 @@ public class SteeringServiceImpl implements SteeringGrpc.AsyncService, BindableS
         this.mesh = mesh;
         this.resolver = new SteeringResolver(mesh);
         this.operations = operations;
-        this.evaluator = judges == null ? null : new Evaluator(mesh, resolver, judges);
+        this.evaluator = judges == null ? null : new Evaluator(mesh, resolver, judges, pacer);
         if (operations != null && evaluator != null) {
             // an evaluation interrupted by a restart continues with the points it had finished
             operations.resumeWith("Evaluate", params -> {
@@ -131,6 +140,9 @@ public class SteeringServiceImpl implements SteeringGrpc.AsyncService, BindableS
             if (request.getConfigsCount() == 0) throw Errors.invalid("configs", "at least one configuration is required");
             int samples = request.getSamples() == 0 ? 1 : request.getSamples();
             if (samples < 1 || samples > 64) throw Errors.invalid("samples", samples + " is outside [1, 64]");
+            if (request.getConfigsCount() > Evaluator.MAX_CONFIGS) {
+                throw Errors.invalid("configs", request.getConfigsCount() + " configurations is outside [1, " + Evaluator.MAX_CONFIGS + "]");
+            }
             checkPrompt(request.getPrompt());
             long seed = request.getSampling().hasSeed() ? request.getSampling().getSeed() : ThreadLocalRandom.current().nextLong(1L << 48);
             List<GenerateRequest> jobs = new ArrayList<>();
@@ -147,9 +159,12 @@ public class SteeringServiceImpl implements SteeringGrpc.AsyncService, BindableS
                     fields.add(SteeringFields.of(config.getSteeringList(), "configs[" + c + "].steering"));
                 }
             }
-            // all at once: model-service decodes them in one batch
+            // paced a batch at a time: model-service decodes them together
             List<CompletableFuture<ComparedGeneration>> futures = new ArrayList<>();
-            for (int i = 0; i < jobs.size(); i++) futures.add(collect(jobs.get(i), results.get(i), fields.get(i)));
+            for (int i = 0; i < jobs.size(); i++) {
+                int job = i;
+                futures.add(pacer.submit(request, () -> collect(jobs.get(job), results.get(job), fields.get(job))));
+            }
             CompareResponse.Builder response = CompareResponse.newBuilder();
             for (CompletableFuture<ComparedGeneration> f : futures) response.addGenerations(f.join());
             out.onNext(response.build());
