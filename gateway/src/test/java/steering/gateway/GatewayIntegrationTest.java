@@ -155,6 +155,8 @@ class GatewayIntegrationTest {
                         .withDeadlineAfter(5, TimeUnit.SECONDS).generate(SteeredGenerateRequest.newBuilder()
                                 .setPrompt(Prompt.newBuilder().setText("Once")).build())));
                 assertEquals(Status.Code.UNAVAILABLE, e.getStatus().getCode(), e.getStatus().toString());
+                assertTrue(e.getStatus().getDescription().startsWith("model-service at 127.0.0.1:" + deadPort + " is unavailable: "),
+                        "the dependency is named, not only \"io exception\": " + e.getStatus().getDescription());
                 assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(5));
             } finally {
                 ch.shutdownNow();

@@ -58,10 +58,16 @@ public final class ChannelFactory {
 
     /** @param target a gRPC target string: "127.0.0.1:50051", "dns:///model-service:50051" */
     public ManagedChannel channel(String target, int maxInboundMessageBytes) {
+        return channel(null, target, maxInboundMessageBytes);
+    }
+
+    /** @param name the dependency's name ("model-service"), which an UNAVAILABLE from it then carries */
+    public ManagedChannel channel(String name, String target, int maxInboundMessageBytes) {
         return new PromptReconnect(NettyChannelBuilder.forTarget(target, tls.channelCredentials())
                 .defaultLoadBalancingPolicy("round_robin")
                 .maxInboundMessageSize(maxInboundMessageBytes)
                 .intercept(interceptors)
+                .intercept(new NamedUnavailable(name, target))
                 .build(), reconnectEvery);
     }
 }

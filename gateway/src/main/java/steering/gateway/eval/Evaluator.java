@@ -72,6 +72,11 @@ public final class Evaluator {
                 .setPrompt(r.hasPrompt() ? r.getPrompt() : Prompt.newBuilder().setText("I think").build()).build();
     }
 
+    /** The judge the request asks for; INVALID_ARGUMENT (behaviour_judge) when this gateway cannot give it. */
+    public BehaviourJudge judgeFor(EvaluateRequest r) {
+        return judges.apply(r.getBehaviourJudge());
+    }
+
     public EvaluateResult run(EvaluateRequest r, OperationContext op) throws java.io.IOException {
         long start = System.nanoTime();
         BehaviourJudge judge = judges.apply(r.getBehaviourJudge());

@@ -241,6 +241,7 @@ public class SteeringServiceImpl implements SteeringGrpc.AsyncService, BindableS
             if (operations == null || evaluator == null) throw Errors.unavailable("evaluations are not enabled on this gateway");
             EvaluateRequest checked = evaluator.validate(request);
             checkPrompt(checked.getPrompt());
+            evaluator.judgeFor(checked); // an unusable judge is refused now, as Compare refuses its inputs, not later in the operation
             out.onNext(operations.start("Evaluate", checked, op -> evaluator.run(checked, op)));
             out.onCompleted();
         } catch (Throwable t) {

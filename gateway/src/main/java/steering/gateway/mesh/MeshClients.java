@@ -30,8 +30,9 @@ public final class MeshClients implements AutoCloseable {
      * @param vectorServiceTarget null or blank: no vector-service (registry vectors and recipes are refused)
      */
     public MeshClients(ChannelFactory channels, String modelServiceTarget, String vectorServiceTarget) {
-        this.model = channels.channel(modelServiceTarget, 64 << 20);
-        this.vector = vectorServiceTarget == null || vectorServiceTarget.isBlank() ? null : channels.channel(vectorServiceTarget, 64 << 20);
+        this.model = channels.channel("model-service", modelServiceTarget, 64 << 20);
+        this.vector = vectorServiceTarget == null || vectorServiceTarget.isBlank() ? null
+                : channels.channel("vector-service", vectorServiceTarget, 64 << 20);
     }
 
     /** vector-service, or null when the gateway runs without one. */

@@ -182,12 +182,11 @@ public class ModelServiceImpl implements ModelServiceGrpc.AsyncService, Bindable
         int[] prompt = mapper.promptIds(request.getPrompt(), "prompt", false);
         SamplingParams s = request.getSampling();
         int room = mapper.maxRequestTokens() - prompt.length;
-        if (s.getMaxTokens() < 0 || s.getMaxTokens() > room) {
-            throw Errors.invalid("sampling.max_tokens", s.getMaxTokens() + " is outside [0, " + room + "] (the prompt has "
-                    + prompt.length + " of the " + mapper.maxRequestTokens() + " tokens a request may hold)");
-        }
+        if (s.getMaxTokens() < 0) throw Errors.invalid("sampling.max_tokens", s.getMaxTokens() + " is negative (0 = the default, "
+                + DEFAULT_MAX_TOKENS + ")");
         if (room < 1) throw Errors.invalid("prompt", "the prompt leaves no room for new tokens");
-        int maxTokens = s.getMaxTokens() == 0 ? Math.min(DEFAULT_MAX_TOKENS, room) : s.getMaxTokens();
+        // as the contract says: capped by what the request may hold after the prompt (the context and the service limit)
+        int maxTokens = Math.min(s.getMaxTokens() == 0 ? DEFAULT_MAX_TOKENS : s.getMaxTokens(), room);
         if (!Float.isFinite(s.getTemperature()) || s.getTemperature() < 0 || s.getTemperature() > 100) {
             throw Errors.invalid("sampling.temperature", s.getTemperature() + " is outside [0, 100]");
         }

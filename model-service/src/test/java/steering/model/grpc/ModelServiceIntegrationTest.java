@@ -283,7 +283,16 @@ class ModelServiceIntegrationTest {
         assertInvalid("prompt.tokens.ids[1]", () -> collect(svc.blocking().generate(base.toBuilder().setPrompt(tokens(1, 9999)).build())));
         assertInvalid("continuation_tokens.ids[0]", () -> svc.blocking().score(ScoreRequest.newBuilder().setPrompt(text("Hi"))
                 .setContinuationTokens(TokenIds.newBuilder().addIds(-1)).build()));
-        assertInvalid("sampling.max_tokens", () -> collect(svc.blocking().generate(base.toBuilder().setSampling(greedy(100000)).build())));
+        assertInvalid("sampling.max_tokens", () -> collect(svc.blocking().generate(base.toBuilder().setSampling(greedy(-1)).build())));
+        // above what the request may hold, max_tokens is capped (the contract), not refused: 512 - the prompt's tokens
+        Generated capped = collect(svc.blocking().generate(base.toBuilder()
+                .setSampling(greedy(100000).toBuilder().setIgnoreEos(true)).build()));
+        assertEquals(512 - capped.usage().getPromptTokens(), capped.tokens().size());
+        assertEquals(FinishReason.FINISH_REASON_LENGTH, capped.finish());
+        assertInvalid("interventions[0].hook.name", () -> collect(svc.blocking().generate(base.toBuilder()
+                .addInterventions(intervention(" blocks.1.hook_resid_post", ok, 1, PositionPolicy.ALL)).build())));
+        assertInvalid("interventions[0].hook.name", () -> collect(svc.blocking().generate(base.toBuilder()
+                .addInterventions(intervention("blocks.1.hook_resid_post\u0000", ok, 1, PositionPolicy.ALL)).build())));
         assertInvalid("sampling.top_p", () -> collect(svc.blocking().generate(base.toBuilder()
                 .setSampling(greedy(4).toBuilder().setTopP(1.5f)).build())));
         int[] tooLong = new int[600];

@@ -87,7 +87,10 @@ public final class TrainSaeJob {
         }
         int dSae = r.getDSae() > 0 ? r.getDSae() : (r.getExpansionFactor() > 0 ? r.getExpansionFactor() : 8) * dModel;
         long maxSae = Math.max(1, (1L << 28) / dModel); // weights + Adam state stay below ~6 GB
-        if (r.getDSae() < 0 || dSae > maxSae) throw Errors.invalid("d_sae", dSae + " is outside [1, " + maxSae + "] for d_model " + dModel);
+        if (r.getDSae() < 0 || dSae > maxSae) {
+            // name the value sent: a negative one used to be reported as the default it fell back to
+            throw Errors.invalid("d_sae", (r.getDSae() != 0 ? r.getDSae() : dSae) + " is outside [1, " + maxSae + "] for d_model " + dModel);
+        }
         int k = r.getK() == 0 ? Math.min(32, dSae) : r.getK();
         if (arch == Architecture.TOPK && (k < 1 || k > dSae)) throw Errors.invalid("k", k + " is outside [1, " + dSae + "] (d_sae)");
         double l1 = r.hasL1Coefficient() ? r.getL1Coefficient() : 0.01;
