@@ -307,6 +307,22 @@ class ModelServiceIntegrationTest {
         assertEquals(5, svc.blocking().getModelInfo(GetModelInfoRequest.getDefaultInstance()).getNLayers());
     }
 
+    @Test
+    void aResidualStreamThatOverflowsEndsTheRequestWithTheReason() {
+        float[] huge = new float[64];
+        Arrays.fill(huge, 3e38f);
+        StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> collect(svc.blocking().generate(GenerateRequest.newBuilder()
+                .setPrompt(text("Once")).setSampling(greedy(50).toBuilder().setIgnoreEos(true))
+                .addInterventions(intervention("blocks.1.hook_resid_post", huge, 1e6, PositionPolicy.ALL)).build())));
+        assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode(), e.getStatus().toString());
+        assertTrue(e.getStatus().getDescription().startsWith("interventions: the residual stream became non-finite after 0 generated tokens"),
+                e.getStatus().getDescription());
+        // the engine goes on: the golden decode is unchanged
+        Generated g = collect(svc.blocking().generate(GenerateRequest.newBuilder()
+                .setPrompt(tokens(1)).setSampling(greedy(20).toBuilder().setIgnoreEos(true)).build()));
+        for (int i = 0; i < 20; i++) assertEquals(golden[i + 1], g.tokens().get(i), "token " + i);
+    }
+
     private static void assertInvalid(String field, Executable call) {
         StatusRuntimeException e = assertThrows(StatusRuntimeException.class, call);
         assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode(), e.getStatus().toString());
