@@ -134,6 +134,8 @@ public final class ApproximatorTrainer {
             lossTexts = datasets.texts(dataset, chunks * 4, "loss_dataset");
         }
         if (lossTexts.stream().allMatch(String::isBlank)) throw Errors.invalid("loss_texts", "at least one non-empty text is required");
+        if (r.getLossTextsCount() > 10_000) throw Errors.invalid("loss_texts", r.getLossTextsCount() + " texts is outside [0, 10000]");
+        if (r.getRidgeLambdasCount() > 64) throw Errors.invalid("ridge_lambdas", r.getRidgeLambdasCount() + " penalties is outside [0, 64]");
         double[] lambdas = r.getRidgeLambdasList().stream().mapToDouble(Double::doubleValue).toArray();
         for (int i = 0; i < lambdas.length; i++) {
             if (!(lambdas[i] > 0) || !Double.isFinite(lambdas[i])) throw Errors.invalid("ridge_lambdas[" + i + "]", lambdas[i] + " must be finite and > 0");

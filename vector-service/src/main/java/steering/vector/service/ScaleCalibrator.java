@@ -94,6 +94,7 @@ public final class ScaleCalibrator {
                 kind = ScaleCalibration.Behaviour.TARGET_TEXT;
                 targetTexts = r.getTargetText().getTextsList();
                 if (targetTexts.isEmpty()) throw Errors.invalid("target_text.texts", "at least one text is required");
+                if (targetTexts.size() > 64) throw Errors.invalid("target_text.texts", targetTexts.size() + " texts is outside [1, 64]");
                 for (int i = 0; i < targetTexts.size(); i++) {
                     if (targetTexts.get(i).isEmpty()) throw Errors.invalid("target_text.texts[" + i + "]", "is empty");
                 }
