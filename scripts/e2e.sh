@@ -6,7 +6,8 @@
 # venv, with a tiny SAE it trains itself; the official `openai` client on the HTTP API; plain grpcio with the
 # packaged stubs, which must match proto/), Node.js (@grpc/grpc-js with the protos loaded at run time) and the
 # gateway's playground page in a real browser (Debian's chromium and chromium-driver, installed here when missing,
-# driven by selenium). Stops everything at the end.
+# driven by selenium). Then SIGTERMs the gateway and model-service during 8 running streams each
+# (scripts/faults/graceful_shutdown.py: every stream must finish). Stops everything at the end.
 #
 #   UPDATE_SCREENSHOTS=1 scripts/e2e.sh   also writes the playground's screenshots into docs/images/
 #
@@ -45,11 +46,11 @@ STEERING_DATA_DIR="$work/data" STEERING_MODEL_SERVICE_ADDRESS=127.0.0.1:$model_p
   VECTOR_SERVICE_PORT=$vec_port VECTOR_SERVICE_HTTP_PORT=$vec_http java -Xmx256m -jar vector-service/target/quarkus-app/quarkus-run.jar > "$work/vector-service.log" 2>&1 &
 pids+=($!)
 # 512 MB: Evaluate's embedding judge (all-MiniLM-L6-v2 on ONNX Runtime) runs out of a 256 MB heap
-STEERING_MODEL_SERVICE_ADDRESS=127.0.0.1:$model_port STEERING_VECTOR_SERVICE_ADDRESS=127.0.0.1:$vec_port \
+STEERING_DATA_DIR="$work/data" STEERING_MODEL_SERVICE_ADDRESS=127.0.0.1:$model_port STEERING_VECTOR_SERVICE_ADDRESS=127.0.0.1:$vec_port \
   STEERING_SAE_SERVICE_ADDRESS=127.0.0.1:$sae_port GATEWAY_PORT=$gw_port GATEWAY_HTTP_PORT=$gw_http java -Xmx512m -jar gateway/target/quarkus-app/quarkus-run.jar > "$work/gateway.log" 2>&1 &
 pids+=($!)
 STEERING_TLS_CA="$work/certs/ca.crt" STEERING_TLS_CERT="$work/certs/server.crt" STEERING_TLS_KEY="$work/certs/server.key" \
-  STEERING_TLS_CLIENT_AUTH=REQUIRED STEERING_API_KEYS="$api_key" STEERING_MODEL_SERVICE_ADDRESS=127.0.0.1:$model_port \
+  STEERING_TLS_CLIENT_AUTH=REQUIRED STEERING_API_KEYS="$api_key" STEERING_MODEL_SERVICE_ADDRESS=127.0.0.1:$model_port STEERING_DATA_DIR="$work/data-tls" \
   GATEWAY_PORT=$tls_gw_port GATEWAY_HTTP_PORT=$tls_gw_http java -Xmx192m -jar gateway/target/quarkus-app/quarkus-run.jar > "$work/gateway-tls.log" 2>&1 &
 pids+=($!)
 # the playground behind an API key (plaintext to model-service, so that the page works once the key is given)
@@ -92,4 +93,7 @@ shots="$work/screenshots"
 PLAYGROUND_URL=http://127.0.0.1:$gw_http PLAYGROUND_KEYED_URL=http://127.0.0.1:$key_gw_http MESH_API_KEY="$api_key" \
   MESH_GATEWAY=127.0.0.1:$gw_port MESH_MODEL_SERVICE=127.0.0.1:$model_port MESH_SAE_SERVICE=127.0.0.1:$sae_port \
   MESH_VECTOR_SERVICE=127.0.0.1:$vec_port SCREENSHOT_DIR="$shots" "$venv/bin/pytest" -q -p no:cacheprovider gateway/src/test/browser
+echo "==> graceful shutdown: SIGTERM during 8 running streams (the gateway, then model-service)"
+"$venv/bin/python" scripts/faults/graceful_shutdown.py 127.0.0.1:$gw_port "${pids[3]}" gateway
+"$venv/bin/python" scripts/faults/graceful_shutdown.py 127.0.0.1:$model_port "${pids[0]}" model
 echo "==> end-to-end clients passed"

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -607,6 +608,9 @@ func (c *checker) checkPodTemplate(w *workload) {
 				c.errorf(o, "%s: envFrom Secret %q is not rendered", where, ef.SecretRef.Name)
 			}
 		}
+		if w.longRunning && !init {
+			c.checkShutdownGrace(w, ct, where)
+		}
 		for _, e := range ct.Env {
 			for _, msg := range validation.IsEnvVarName(e.Name) {
 				c.errorf(o, "%s: env %q: %s", where, e.Name, msg)
@@ -688,3 +692,46 @@ func (c *checker) checkProbe(o *Object, where, name string, p *corev1.Probe, ct 
 }
 
 func sortStrings(s []string) { sort.Strings(s) }
+
+// checkShutdownGrace: a service drains on SIGTERM for STEERING_SHUTDOWN_GRACE_SECONDS (from its env or envFrom
+// ConfigMaps); Kubernetes kills the container terminationGracePeriodSeconds after it starts stopping the pod, which
+// includes the preStop sleep. The drain must end before that (with 5 s to spare), or running calls are cut.
+func (c *checker) checkShutdownGrace(w *workload, ct *corev1.Container, where string) {
+	const name = "STEERING_SHUTDOWN_GRACE_SECONDS"
+	value, set := "", false
+	for _, ef := range ct.EnvFrom {
+		if ef.ConfigMapRef == nil {
+			continue
+		}
+		if cm, ok := c.byKey[key("ConfigMap", ef.ConfigMapRef.Name)]; ok {
+			if v, ok := cm.Obj.(*corev1.ConfigMap).Data[name]; ok {
+				value, set = v, true
+			}
+		}
+	}
+	for _, e := range ct.Env {
+		if e.Name == name && e.ValueFrom == nil {
+			value, set = e.Value, true
+		}
+	}
+	if !set {
+		return
+	}
+	grace, err := strconv.ParseInt(value, 10, 64)
+	if err != nil || grace < 0 {
+		c.errorf(w.obj, "%s: %s=%q is not a whole number of seconds >= 0", where, name, value)
+		return
+	}
+	var preStop int64
+	if ct.Lifecycle != nil && ct.Lifecycle.PreStop != nil && ct.Lifecycle.PreStop.Sleep != nil {
+		preStop = ct.Lifecycle.PreStop.Sleep.Seconds
+	}
+	period := int64(corev1.DefaultTerminationGracePeriodSeconds)
+	if w.template.Spec.TerminationGracePeriodSeconds != nil {
+		period = *w.template.Spec.TerminationGracePeriodSeconds
+	}
+	if preStop+grace+5 > period {
+		c.errorf(w.obj, "%s: preStop sleep %d s + %s %d s + 5 s exceed terminationGracePeriodSeconds %d: running calls would be killed",
+			where, preStop, name, grace, period)
+	}
+}

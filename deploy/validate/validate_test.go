@@ -70,6 +70,8 @@ func TestBrokenManifestsAreRejected(t *testing.T) {
 		{"no memory limit", "            limits:\n              memory: 256Mi", "            limits:\n              cpu: \"1\"", "resources.limits.memory is required"},
 		{"invalid port name", "            - name: http\n", "            - name: http-port-name-too-long\n", "port name"},
 		{"invalid object name", "  name: demo-config\n", "  name: Demo_Config\n", "metadata.name"},
+		{"drain longer than the grace period", "              value: \"20\"", "              value: \"40\"", "exceed terminationGracePeriodSeconds 30"},
+		{"drain not a number", "              value: \"20\"", "              value: \"20s\"", "is not a whole number of seconds"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

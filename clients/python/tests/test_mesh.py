@@ -244,9 +244,9 @@ def test_a_failed_operation_raises_its_code(mesh, sae):
 def test_bad_input_raises_with_the_services_status_and_message(mesh, sae):
     cases = [
         (lambda: mesh.generate(STORY, Steer(U, hook="blocks.99.hook_resid_pre"), max_tokens=4),
-         grpc.StatusCode.INVALID_ARGUMENT, "interventions[0].hook.name: hook point 'blocks.99.hook_resid_pre'"),
+         grpc.StatusCode.INVALID_ARGUMENT, "steering[0].intervention.hook.name: hook point 'blocks.99.hook_resid_pre'"),
         (lambda: mesh.generate(STORY, Steer(U[:10], hook=PRE), max_tokens=4),
-         grpc.StatusCode.INVALID_ARGUMENT, "interventions[0].vector: shape [10] does not fit d_model 64"),
+         grpc.StatusCode.INVALID_ARGUMENT, "steering[0].intervention.vector: shape [10] does not fit d_model 64"),
         (lambda: mesh.generate(STORY, "py-no-such-vector", max_tokens=4),
          grpc.StatusCode.NOT_FOUND, "vector 'py-no-such-vector' does not exist"),
         (lambda: mesh.capture(STORY, "blocks.9.hook_resid_post"),

@@ -39,11 +39,24 @@ class EvaluateAndJudgesTest {
 
     record Mesh(NDManager manager, LoadedModel model, GenerationEngine engine, Server server, MeshClients clients) implements AutoCloseable {
         static Mesh start(Path modelPath) throws Exception {
+            return start(modelPath, 0);
+        }
+
+        static Mesh start(Path modelPath, int port) throws Exception {
+            return start(modelPath, port, 8, 256);
+        }
+
+        /** model-service with a batch of {@code maxBatch} and {@code queue} queued requests (its defaults: 8 and 64). */
+        static Mesh startWithQueue(Path modelPath, int maxBatch, int queue) throws Exception {
+            return start(modelPath, 0, maxBatch, queue);
+        }
+
+        static Mesh start(Path modelPath, int port, int maxBatch, int queue) throws Exception {
             System.setProperty("ai.djl.offline", "true");
             NDManager manager = NDManager.newBaseManager();
             LoadedModel model = ModelLoader.load(modelPath, manager, 1024);
-            GenerationEngine engine = new GenerationEngine(model, 8, 256);
-            Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+            GenerationEngine engine = new GenerationEngine(model, maxBatch, queue);
+            Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port))
                     .addService(new ModelServiceImpl(engine, 1024)).build().start();
             return new Mesh(manager, model, engine, server, new MeshClients("127.0.0.1:" + server.getPort()));
         }

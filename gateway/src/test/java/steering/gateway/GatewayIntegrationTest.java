@@ -133,7 +133,8 @@ class GatewayIntegrationTest {
         StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> text(stub().generate(SteeredGenerateRequest.newBuilder()
                 .setPrompt(Prompt.newBuilder().setText("Once")).addSteering(inline(new float[10], 1.0)).build())));
         assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
-        assertTrue(e.getStatus().getDescription().startsWith("interventions[0].vector"), e.getStatus().getDescription());
+        // model-service's "interventions[0].vector" is restated about the caller's own field
+        assertTrue(e.getStatus().getDescription().startsWith("steering[0].intervention.vector: "), e.getStatus().getDescription());
         StatusRuntimeException none = assertThrows(StatusRuntimeException.class, () -> stub().compare(CompareRequest.newBuilder()
                 .setPrompt(Prompt.newBuilder().setText("Once")).build()));
         assertTrue(none.getStatus().getDescription().startsWith("configs"));
@@ -154,6 +155,8 @@ class GatewayIntegrationTest {
                         .withDeadlineAfter(5, TimeUnit.SECONDS).generate(SteeredGenerateRequest.newBuilder()
                                 .setPrompt(Prompt.newBuilder().setText("Once")).build())));
                 assertEquals(Status.Code.UNAVAILABLE, e.getStatus().getCode(), e.getStatus().toString());
+                assertTrue(e.getStatus().getDescription().startsWith("model-service at 127.0.0.1:" + deadPort + " is unavailable: "),
+                        "the dependency is named, not only \"io exception\": " + e.getStatus().getDescription());
                 assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(5));
             } finally {
                 ch.shutdownNow();

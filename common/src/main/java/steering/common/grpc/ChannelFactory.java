@@ -7,20 +7,35 @@ import io.opentelemetry.api.baggage.propagation.W3CBaggagePropagator;
 import io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator;
 import io.opentelemetry.context.propagation.TextMapPropagator;
 
+import java.time.Duration;
 import java.util.List;
 
 /**
  * The one way the mesh's members build channels to each other: plaintext, TLS or mTLS as {@link MeshTls} says,
  * round-robin over whatever the target resolves to (a headless Kubernetes Service spreads calls over its pods),
- * and the request id and trace context of the call being served carried on every call.
+ * the request id and trace context of the call being served carried on every call, and a reconnection within
+ * {@link #reconnectEvery()} of a dependency's return however long it was down ({@link PromptReconnect}).
  */
 public final class ChannelFactory {
     private final MeshTls tls;
     private final List<ClientInterceptor> interceptors;
+    private final Duration reconnectEvery;
+
+    /** how often a channel with a dead connection tries again at most: well inside the 30 s the mesh promises */
+    public static final Duration DEFAULT_RECONNECT = Duration.ofSeconds(5);
 
     public ChannelFactory(MeshTls tls, TextMapPropagator propagator) {
+        this(tls, propagator, DEFAULT_RECONNECT);
+    }
+
+    public ChannelFactory(MeshTls tls, TextMapPropagator propagator, Duration reconnectEvery) {
         this.tls = tls;
         this.interceptors = List.of(new MeshClientInterceptor(propagator));
+        this.reconnectEvery = reconnectEvery;
+    }
+
+    public Duration reconnectEvery() {
+        return reconnectEvery;
     }
 
     /** Plaintext channels with W3C trace context and request ids: the default, and what the tests use. */
@@ -43,10 +58,16 @@ public final class ChannelFactory {
 
     /** @param target a gRPC target string: "127.0.0.1:50051", "dns:///model-service:50051" */
     public ManagedChannel channel(String target, int maxInboundMessageBytes) {
-        return NettyChannelBuilder.forTarget(target, tls.channelCredentials())
+        return channel(null, target, maxInboundMessageBytes);
+    }
+
+    /** @param name the dependency's name ("model-service"), which an UNAVAILABLE from it then carries */
+    public ManagedChannel channel(String name, String target, int maxInboundMessageBytes) {
+        return new PromptReconnect(NettyChannelBuilder.forTarget(target, tls.channelCredentials())
                 .defaultLoadBalancingPolicy("round_robin")
                 .maxInboundMessageSize(maxInboundMessageBytes)
                 .intercept(interceptors)
-                .build();
+                .intercept(new NamedUnavailable(name, target))
+                .build(), reconnectEvery);
     }
 }

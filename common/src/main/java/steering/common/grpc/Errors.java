@@ -15,9 +15,17 @@ public final class Errors {
     public static final int MAX_DESCRIPTION = 1000;
 
     public static StatusRuntimeException invalid(String field, String problem) {
-        String d = field + ": " + problem;
-        if (d.length() > MAX_DESCRIPTION) d = d.substring(0, MAX_DESCRIPTION - 3) + "...";
-        return Status.INVALID_ARGUMENT.withDescription(d).asRuntimeException();
+        return Status.INVALID_ARGUMENT.withDescription(cut(field + ": " + problem)).asRuntimeException();
+    }
+
+    /** {@code status} with its description cut at {@link #MAX_DESCRIPTION} characters. */
+    public static Status bounded(Status status) {
+        String d = status.getDescription();
+        return d == null || d.length() <= MAX_DESCRIPTION ? status : status.withDescription(cut(d));
+    }
+
+    private static String cut(String d) {
+        return d.length() > MAX_DESCRIPTION ? d.substring(0, MAX_DESCRIPTION - 3) + "..." : d;
     }
 
     /** the field path an INVALID_ARGUMENT description starts with: "inputs[3].text" in "inputs[3].text: is empty" */
@@ -36,6 +44,16 @@ public final class Errors {
         Matcher m = LEADING_FIELD.matcher(d);
         String ours = m.lookingAt() ? fields.apply(m.group(1)) : null;
         return ours == null ? null : invalid(ours, d.substring(m.end()));
+    }
+
+    /** Runs a call to a dependency; its INVALID_ARGUMENT about a field we sent it is {@link #restated} about our caller's. */
+    public static <T> T restating(java.util.function.Supplier<T> call, UnaryOperator<String> fields) {
+        try {
+            return call.get();
+        } catch (StatusRuntimeException e) {
+            StatusRuntimeException ours = restated(e, fields);
+            throw ours != null ? ours : e;
+        }
     }
 
     /** Whether field path {@code path} is {@code field} or inside it ("prompt.text" is in "prompt", "prompts" is not). */

@@ -22,7 +22,8 @@ import java.util.concurrent.TimeUnit;
  * to check {@link RequestValidation}; build the bytes with {@link #field}.
  */
 public final class RawCalls {
-    private static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
+    /** A message as its bytes, unparsed. */
+    public static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
         @Override
         public InputStream stream(byte[] value) {
             return new ByteArrayInputStream(value);

@@ -7,6 +7,7 @@ import com.google.protobuf.Descriptors.FieldDescriptor;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
 import com.google.protobuf.WireFormat;
+import io.grpc.ForwardingServerCall;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.ServerCall;
@@ -167,7 +168,15 @@ public final class RequestValidation {
 
         @Override
         @SuppressWarnings("unchecked") // the handler sends responses of R and receives only what onMessage passes: Q
-        public ServerCall.Listener<Object> startCall(ServerCall<Object, R> call, Metadata headers) {
+        public ServerCall.Listener<Object> startCall(ServerCall<Object, R> original, Metadata headers) {
+            // every status leaves with a description short enough for the client's header limit (8 KiB in grpc-java:
+            // a longer one, e.g. echoing a 100 KB id, reaches the client as INTERNAL "RST_STREAM ... PROTOCOL_ERROR")
+            ServerCall<Object, R> call = new ForwardingServerCall.SimpleForwardingServerCall<>(original) {
+                @Override
+                public void close(Status status, Metadata trailers) {
+                    super.close(Errors.bounded(status), trailers);
+                }
+            };
             ServerCall.Listener<Q> next = handler.startCall((ServerCall<Q, R>) (ServerCall<?, R>) call, headers);
             return new ServerCall.Listener<>() {
                 private boolean refused;

@@ -40,6 +40,12 @@ import java.util.logging.Logger;
  * (its result packed in {@code result}), FAILED (with a gRPC code and message) or CANCELLED. {@code get},
  * {@code watch} and {@code cancel} implement GetOperation / WatchOperation / CancelOperation. Finished operations
  * are kept for a retention period, then forgotten. Framework-free, so every service reuses it.
+ * <p>
+ * With an {@link OperationStore} every operation's record (state, progress, parameters, result or error) is written
+ * to disk at each change of state (progress at most once a second), so the operations outlive the process. At the
+ * next start the finished ones answer Get/List/Watch as before; the ones that were running are resumed by the
+ * {@link Resumer} registered for their kind (the task finds its last checkpoint in its context), or end FAILED
+ * (ABORTED, "interrupted by restart") once the owner calls {@link #recoverInterrupted()}.
  */
 public final class OperationRegistry implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(OperationRegistry.class.getName());
@@ -48,6 +54,15 @@ public final class OperationRegistry implements AutoCloseable {
     @FunctionalInterface
     public interface Task {
         Message run(OperationContext context) throws Exception;
+    }
+
+    /**
+     * Rebuilds the task of an operation that a restart interrupted from the parameters it was started with
+     * ({@link #start(String, Message, Task)}). Called on the operation's worker thread, so a failure here fails it.
+     */
+    @FunctionalInterface
+    public interface Resumer {
+        Task resume(Any parameters) throws Exception;
     }
 
     /** A registered watcher; closing it stops the updates. */
@@ -62,7 +77,13 @@ public final class OperationRegistry implements AutoCloseable {
     private final int maxRetained;
     private final Clock clock;
     private final Map<String, Entry> entries = new ConcurrentHashMap<>();
+    private final OperationStore store;
+    private final Map<String, Resumer> resumers = new ConcurrentHashMap<>();
+    /** restored operations that were not finished, until {@link #recoverInterrupted()} resumes or fails them */
+    private final List<Entry> interrupted = new ArrayList<>();
     private volatile boolean closed;
+    /** set by close(): what the tasks do from then on is not persisted, so a restart resumes them */
+    private volatile boolean closing;
 
     /**
      * @param maxRunning  operations that run at the same time; later ones wait PENDING
@@ -75,6 +96,16 @@ public final class OperationRegistry implements AutoCloseable {
     }
 
     public OperationRegistry(int maxRunning, int maxQueued, Duration retention, int maxRetained, Clock clock) {
+        this(maxRunning, maxQueued, retention, maxRetained, clock, null);
+    }
+
+    /** A registry whose operations are persisted in {@code store} and restored from it now. */
+    public OperationRegistry(int maxRunning, int maxQueued, Duration retention, int maxRetained, OperationStore store) {
+        this(maxRunning, maxQueued, retention, maxRetained, Clock.systemUTC(), store);
+    }
+
+    public OperationRegistry(int maxRunning, int maxQueued, Duration retention, int maxRetained, Clock clock,
+                             OperationStore store) {
         if (maxRunning < 1) throw new IllegalArgumentException("maxRunning must be >= 1");
         if (maxQueued < 0) throw new IllegalArgumentException("maxQueued must be >= 0");
         this.maxQueued = maxQueued;
@@ -90,18 +121,70 @@ public final class OperationRegistry implements AutoCloseable {
         this.executor = new ThreadPoolExecutor(maxRunning, maxRunning, 60, TimeUnit.SECONDS,
                 new LinkedBlockingQueue<>(), threads);
         this.executor.allowCoreThreadTimeOut(true);
+        this.store = store;
+        if (store != null) restore();
+    }
+
+    private void restore() {
+        for (OperationStore.Stored s : store.load()) {
+            Entry e = new Entry(s.operation(), s.parameters());
+            entries.put(e.id, e);
+            if (!e.done()) {
+                e.interruptedByRestart();
+                interrupted.add(e);
+            }
+        }
+        evictExpired();
+        if (!entries.isEmpty()) {
+            LOG.info("restored " + entries.size() + " operations from " + store.directory() + ", " + interrupted.size() + " of them interrupted");
+        }
+    }
+
+    /** Registers how to resume operations of {@code kind} that a restart interrupted; call before {@link #recoverInterrupted()}. */
+    public void resumeWith(String kind, Resumer resumer) {
+        resumers.put(kind, resumer);
+    }
+
+    /**
+     * Queues the interrupted operations of every kind with a {@link Resumer} again (they keep their id, progress and
+     * checkpoint) and ends the others FAILED with "interrupted by restart". Only the first call does anything.
+     */
+    public synchronized void recoverInterrupted() {
+        for (Entry e : interrupted) {
+            Resumer r = resumers.get(e.kind);
+            if (e.cancelRequested) {
+                e.finishRestored(OperationState.OPERATION_STATE_CANCELLED, "cancelled", null);
+            } else if (r == null || e.parameters.equals(Any.getDefaultInstance())) {
+                e.finishRestored(OperationState.OPERATION_STATE_FAILED, "failed",
+                        OperationError.newBuilder().setCode(Status.Code.ABORTED.value())
+                                .setMessage("interrupted by restart (" + e.kind + " operations cannot be resumed; start it again)").build());
+            } else {
+                e.requeue(ctx -> r.resume(e.parameters).run(ctx));
+            }
+        }
+        interrupted.clear();
     }
 
     /** Queues a task and returns its operation (PENDING, or already RUNNING when a worker was free). */
     public Operation start(String kind, Task task) {
+        return start(kind, null, task);
+    }
+
+    /**
+     * As {@link #start(String, Task)}, keeping {@code parameters} (the request with its defaults resolved) in the
+     * operation's record, for the kind's {@link Resumer} after a restart.
+     */
+    public Operation start(String kind, Message parameters, Task task) {
         if (closed) throw Errors.unavailable("the operation registry is shut down");
         evictExpired();
         long pending = entries.values().stream().filter(e -> e.state() == OperationState.OPERATION_STATE_PENDING).count();
         if (pending >= maxQueued + Math.max(0, executor.getMaximumPoolSize() - executor.getActiveCount())) {
             throw Errors.exhausted(pending + " operations are already waiting to run; retry when one has finished");
         }
-        Entry e = new Entry(UUID.randomUUID().toString(), kind, task);
+        Entry e = new Entry(UUID.randomUUID().toString(), kind, task,
+                parameters == null ? Any.getDefaultInstance() : Any.pack(parameters));
         entries.put(e.id, e);
+        e.persist(true);
         try {
             e.future = executor.submit(e::run);
         } catch (RejectedExecutionException ex) {
@@ -173,19 +256,24 @@ public final class OperationRegistry implements AutoCloseable {
         for (Entry e : entries.values()) {
             Instant f = e.finished;
             if (f == null) continue;
-            if (f.isBefore(cutoff)) entries.remove(e.id);
+            if (f.isBefore(cutoff)) forget(e);
             else finished.add(e);
         }
         if (finished.size() > maxRetained) {
             finished.sort(Comparator.comparing(e -> e.finished));
-            for (int i = 0; i < finished.size() - maxRetained; i++) entries.remove(finished.get(i).id);
+            for (int i = 0; i < finished.size() - maxRetained; i++) forget(finished.get(i));
         }
+    }
+
+    private void forget(Entry e) {
+        if (entries.remove(e.id) != null && store != null) store.delete(e.id);
     }
 
     /** Cancels everything still running or waiting and stops the workers. */
     @Override
     public void close() {
         closed = true;
+        closing = true;
         for (Entry e : entries.values()) e.cancel();
         executor.shutdownNow();
         try {
@@ -195,6 +283,10 @@ public final class OperationRegistry implements AutoCloseable {
         }
     }
 
+    private static Instant instant(Timestamp t) {
+        return Instant.ofEpochSecond(t.getSeconds(), t.getNanos());
+    }
+
     private static Timestamp ts(Instant i) {
         return Timestamp.newBuilder().setSeconds(i.getEpochSecond()).setNanos(i.getNano()).build();
     }
@@ -202,7 +294,8 @@ public final class OperationRegistry implements AutoCloseable {
     private final class Entry implements OperationContext {
         final String id;
         final String kind;
-        final Task task;
+        final Any parameters;
+        volatile Task task;
         final Instant created;
         final List<Consumer<Operation>> listeners = new CopyOnWriteArrayList<>();
         volatile Future<?> future;
@@ -217,13 +310,67 @@ public final class OperationRegistry implements AutoCloseable {
         private Any result;
         private OperationError error;
         private Thread runner;
+        private long persistedAt;
 
-        Entry(String id, String kind, Task task) {
+        Entry(String id, String kind, Task task, Any parameters) {
             this.id = id;
             this.kind = kind;
             this.task = task;
+            this.parameters = parameters;
             this.created = clock.instant();
             this.updated = created;
+        }
+
+        /** An operation read back from the store. */
+        Entry(Operation op, Any parameters) {
+            this.id = op.getId();
+            this.kind = op.getKind();
+            this.parameters = parameters;
+            this.created = instant(op.getCreatedAt());
+            this.updated = instant(op.getUpdatedAt());
+            this.state = op.getState();
+            this.progress = op.getProgress();
+            this.message = op.getMessage();
+            this.metrics.putAll(op.getMetricsMap());
+            if (op.hasResult()) result = op.getResult();
+            if (op.hasError()) error = op.getError();
+            if (done()) finished = updated;
+        }
+
+        synchronized void interruptedByRestart() {
+            message = "interrupted by restart at " + Math.round(progress * 100) + "%; waiting to be resumed";
+        }
+
+        /** Runs a restored operation again from its checkpoint, under its old id. */
+        synchronized void requeue(Task resumed) {
+            task = resumed;
+            change(() -> {
+                state = OperationState.OPERATION_STATE_PENDING;
+                message = "resuming after a restart";
+            });
+            future = executor.submit(this::run);
+        }
+
+        synchronized void finishRestored(OperationState end, String msg, OperationError err) {
+            change(() -> {
+                state = end;
+                message = msg;
+                error = err;
+            });
+        }
+
+        /** Writes the record: always when {@code force} (state changes), else at most once a second (progress). */
+        synchronized void persist(boolean force) {
+            if (store == null || closing) return;
+            long now = System.nanoTime();
+            if (!force && now - persistedAt < 1_000_000_000L) return;
+            persistedAt = now;
+            try {
+                store.save(snapshot(), parameters);
+            } catch (java.io.IOException ex) {
+                LOG.log(Level.WARNING, "could not persist operation " + id + ": " + ex.getMessage());
+            }
+            if (done()) store.deleteCheckpoints(id);
         }
 
         synchronized OperationState state() {
@@ -247,12 +394,14 @@ public final class OperationRegistry implements AutoCloseable {
         /** Applies a change and tells the watchers, all under the lock so that they see the changes in order. */
         private synchronized void change(Runnable mutation) {
             if (done()) return;
+            OperationState before = state;
             mutation.run();
             updated = clock.instant();
             if (done()) {
                 finished = updated;
                 notifyAll();
             }
+            persist(state != before);
             Operation op = snapshot();
             for (Consumer<Operation> l : listeners) deliver(l, op);
             if (done()) listeners.clear();
@@ -350,6 +499,21 @@ public final class OperationRegistry implements AutoCloseable {
         @Override
         public boolean isCancelled() {
             return cancelRequested;
+        }
+
+        @Override
+        public java.util.Optional<Any> checkpoint() {
+            return store == null ? java.util.Optional.empty() : store.checkpoint(id);
+        }
+
+        @Override
+        public void checkpoint(Message value) throws java.io.IOException {
+            if (store != null && !closing) store.saveCheckpoint(id, Any.pack(value));
+        }
+
+        @Override
+        public java.util.Optional<java.nio.file.Path> workDirectory() {
+            return store == null ? java.util.Optional.empty() : java.util.Optional.of(store.workDirectory(id));
         }
 
         @Override

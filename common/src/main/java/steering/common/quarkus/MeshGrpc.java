@@ -13,11 +13,19 @@ import jakarta.enterprise.inject.spi.Prioritized;
 import jakarta.inject.Singleton;
 import org.eclipse.microprofile.config.ConfigProvider;
 import org.jboss.logging.Logger;
+import grpc.health.v1.HealthOuterClass.HealthCheckResponse.ServingStatus;
+import io.quarkus.grpc.runtime.health.GrpcHealthStorage;
+import io.quarkus.runtime.ShutdownEvent;
+import jakarta.annotation.Priority;
+import jakarta.enterprise.event.Observes;
 import steering.common.grpc.ChannelFactory;
+import steering.common.grpc.GracefulDrain;
 import steering.common.grpc.MeshTls;
 import steering.common.grpc.RequestLogInterceptor;
 
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -28,7 +36,11 @@ import java.util.Optional;
  *   <li>server TLS: each service's application.properties maps STEERING_TLS_CERT / _KEY / _CLIENT_AUTH onto
  *       {@code quarkus.grpc.server.ssl.*}; the CA that client certificates must chain to (a PEM file, which that
  *       configuration does not take) is set here, and every setting is checked before the server starts;</li>
- *   <li>{@link RequestLogInterceptor} on every gRPC service: request ids and one log line per RPC.</li>
+ *   <li>{@link RequestLogInterceptor} on every gRPC service: request ids and one log line per RPC;</li>
+ *   <li>graceful shutdown: on SIGTERM, before anything else stops, health turns NOT_SERVING, new calls get
+ *       UNAVAILABLE and the running ones may finish for up to {@code steering.shutdown.grace-seconds}
+ *       (env STEERING_SHUTDOWN_GRACE_SECONDS, default 50: the manifests' terminationGracePeriodSeconds of 60 less
+ *       their 5 s preStop and a margin).</li>
  * </ul>
  */
 @Singleton
@@ -45,6 +57,21 @@ public class MeshGrpc {
             tls = t;
         }
         return t;
+    }
+
+    /**
+     * Runs first among the shutdown observers (the services' own close their engines and clients), so the calls in
+     * flight still have everything they need while they finish.
+     */
+    void drainOnShutdown(@Observes @Priority(1) ShutdownEvent event, Drain drain, GrpcHealthStorage health) throws InterruptedException {
+        for (String service : List.copyOf(health.getStatuses().keySet())) health.setStatus(service, ServingStatus.NOT_SERVING);
+        health.setStatus(GrpcHealthStorage.DEFAULT_SERVICE_NAME, ServingStatus.NOT_SERVING);
+        long grace = ConfigProvider.getConfig().getOptionalValue("steering.shutdown.grace-seconds", Long.class).orElse(50L);
+        int running = drain.inFlight();
+        long t0 = System.nanoTime();
+        int left = drain.drain(Duration.ofSeconds(grace));
+        LOG.infof("shutdown: %d calls were running; %s after %.1f s", running,
+                left == 0 ? "all finished" : left + " still running at the end of the " + grace + " s grace period", (System.nanoTime() - t0) / 1e9);
     }
 
     @Produces
@@ -94,6 +121,16 @@ public class MeshGrpc {
         @Override
         public int priority() {
             return 100;
+        }
+    }
+
+    /** Refuses new calls once the service is shutting down and counts the running ones (see drainOnShutdown). */
+    @Singleton
+    @GlobalInterceptor
+    public static class Drain extends GracefulDrain implements Prioritized {
+        @Override
+        public int getPriority() {
+            return RequestLog.PRIORITY - 1; // inside the request log: refused calls are logged too
         }
     }
 

@@ -26,7 +26,11 @@ public final class TensorCodec {
         long n = 1;
         for (long s : t.getShapeList()) {
             if (s < 0) throw new TensorFormatException("shape has a negative dimension " + s);
-            n = Math.multiplyExact(n, s);
+            try {
+                n = Math.multiplyExact(n, s);
+            } catch (ArithmeticException e) {
+                throw new TensorFormatException("shape " + t.getShapeList() + " has more elements than a long can count");
+            }
         }
         return n;
     }

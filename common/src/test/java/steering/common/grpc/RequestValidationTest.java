@@ -104,4 +104,28 @@ class RequestValidationTest {
             server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }
     }
+
+    /** A status that echoes a huge value leaves with a bounded description (a 100 KB one reached clients as INTERNAL). */
+    @Test
+    void everyStatusLeavesWithABoundedDescription() throws Exception {
+        ModelServiceGrpc.AsyncService echo = new ModelServiceGrpc.AsyncService() {
+            @Override
+            public void tokenize(TokenizeRequest request, StreamObserver<TokenizeResponse> out) {
+                out.onError(Errors.notFound("no such thing: " + request.getPrompt().getText()));
+            }
+        };
+        Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+                .addService(RequestValidation.validated(ModelServiceGrpc.bindService(echo))).build().start();
+        ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort()).usePlaintext().build();
+        try {
+            Status s = RawCalls.status(() -> ModelServiceGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
+                    .tokenize(TokenizeRequest.newBuilder().setPrompt(Prompt.newBuilder().setText("x".repeat(100_000))).build()));
+            assertEquals(Status.Code.NOT_FOUND, s.getCode(), s.toString());
+            assertEquals(Errors.MAX_DESCRIPTION, s.getDescription().length());
+            assertTrue(s.getDescription().startsWith("no such thing: xxx") && s.getDescription().endsWith("..."));
+        } finally {
+            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+            server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+    }
 }

@@ -6,16 +6,20 @@ import jakarta.enterprise.event.Observes;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import steering.common.grpc.Errors;
 import steering.common.ops.OperationRegistry;
+import steering.common.ops.OperationStore;
 import steering.gateway.eval.BehaviourJudge;
 import steering.gateway.eval.ChatJudge;
 import steering.gateway.eval.EmbeddingJudge;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
 
 /** Evaluation judges chosen by configuration, and the registry that runs evaluations as operations. */
 @ApplicationScoped
 public class GatewayJudges {
+    private static final org.jboss.logging.Logger LOG = org.jboss.logging.Logger.getLogger(GatewayJudges.class);
+
     @ConfigProperty(name = "steering.gateway.judge.chat.base-url")
     Optional<String> chatBaseUrl;
 
@@ -25,10 +29,25 @@ public class GatewayJudges {
     @ConfigProperty(name = "steering.gateway.judge.chat.api-key")
     Optional<String> chatApiKey;
 
-    private final OperationRegistry operations = new OperationRegistry(1, 16, Duration.ofHours(24), 100);
+    /** where each evaluation's record and checkpoint live, so that evaluations survive a restart */
+    @ConfigProperty(name = "steering.gateway.operations-dir")
+    String operationsDir;
+
+    private volatile OperationRegistry operations;
     private volatile EmbeddingJudge embedding;
 
-    public OperationRegistry operations() {
+    public synchronized OperationRegistry operations() {
+        if (operations == null) {
+            String dir = operationsDir.startsWith("~/") ? System.getProperty("user.home") + operationsDir.substring(1) : operationsDir;
+            OperationStore store = null;
+            try {
+                store = new OperationStore(Path.of(dir));
+            } catch (RuntimeException e) {
+                // evaluations are not worth refusing Generate for: they run, but do not survive a restart
+                LOG.warnf("evaluations are kept in memory only: %s", e.getMessage());
+            }
+            operations = new OperationRegistry(1, 16, Duration.ofHours(24), 100, store);
+        }
         return operations;
     }
 
@@ -49,6 +68,6 @@ public class GatewayJudges {
     }
 
     void onStop(@Observes ShutdownEvent event) {
-        operations.close();
+        if (operations != null) operations.close();
     }
 }

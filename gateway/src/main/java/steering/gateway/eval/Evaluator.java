@@ -2,6 +2,7 @@ package steering.gateway.eval;
 
 import io.grpc.stub.StreamObserver;
 import steering.common.grpc.Errors;
+import steering.common.grpc.Pacer;
 import steering.common.ops.OperationContext;
 import steering.common.steer.Magnitude;
 import steering.gateway.grpc.SteeringResolver;
@@ -22,11 +23,22 @@ public final class Evaluator {
     private final MeshClients mesh;
     private final SteeringResolver resolver;
     private final Function<steering.v1.BehaviourJudge, BehaviourJudge> judges;
+    private final Pacer pacer;
+
+    /** bounds of an evaluation's lists: a sweep that large would hold model-service for hours */
+    public static final int MAX_CONFIGS = 16, MAX_SCALES = 64, MAX_GENERATIONS = 8192;
 
     public Evaluator(MeshClients mesh, SteeringResolver resolver, Function<steering.v1.BehaviourJudge, BehaviourJudge> judges) {
+        this(mesh, resolver, judges, new Pacer(8, java.time.Duration.ofMinutes(10)));
+    }
+
+    /** @param pacer paces the samples' generations within model-service's capacity (shared with other requests) */
+    public Evaluator(MeshClients mesh, SteeringResolver resolver, Function<steering.v1.BehaviourJudge, BehaviourJudge> judges,
+                     Pacer pacer) {
         this.mesh = mesh;
         this.resolver = resolver;
         this.judges = judges;
+        this.pacer = pacer;
     }
 
     /** Checks a request up front so that a bad one fails the Start call, not the operation later. */
@@ -35,11 +47,24 @@ public final class Evaluator {
         if (r.getCriterion().isBlank()) throw Errors.invalid("criterion", "describe the behaviour to score, e.g. \"The text is about weddings.\"");
         int samples = r.getSamples() == 0 ? 4 : r.getSamples();
         if (samples < 1 || samples > 256) throw Errors.invalid("samples", samples + " is outside [1, 256]");
+        if (r.getConfigsCount() > MAX_CONFIGS) throw Errors.invalid("configs", r.getConfigsCount() + " configurations is outside [1, " + MAX_CONFIGS + "]");
+        long points = r.getConfigsList().stream().mapToLong(EvaluatedConfig::getScalesCount).sum();
+        if (points * samples > MAX_GENERATIONS) {
+            throw Errors.invalid("samples", points + " scales x " + samples + " samples = " + points * samples
+                    + " generations is over the limit of " + MAX_GENERATIONS + " per evaluation");
+        }
         for (int c = 0; c < r.getConfigsCount(); c++) {
             EvaluatedConfig config = r.getConfigs(c);
             if (config.hasPrompting()) {
                 Prompting.check(config, "configs[" + c + "]", r.hasPrompt() ? r.getPrompt() : null);
                 continue;
+            }
+            if (config.getScalesCount() > MAX_SCALES) {
+                throw Errors.invalid("configs[" + c + "].scales", config.getScalesCount() + " scales is outside [1, " + MAX_SCALES + "]");
+            }
+            for (int s = 0; s < config.getScalesCount(); s++) {
+                double scale = config.getScales(s);
+                if (!Double.isFinite(scale)) throw Errors.invalid("configs[" + c + "].scales[" + s + "]", scale + " is not finite");
             }
             if (config.getScalesCount() == 0) throw Errors.invalid("configs[" + c + "].scales", "at least one scale is required");
             if (config.getSteeringCount() == 0) throw Errors.invalid("configs[" + c + "].steering", "at least one vector is required");
@@ -56,13 +81,21 @@ public final class Evaluator {
                 .setPrompt(r.hasPrompt() ? r.getPrompt() : Prompt.newBuilder().setText("I think").build()).build();
     }
 
-    public EvaluateResult run(EvaluateRequest r, OperationContext op) {
+    /** The judge the request asks for; INVALID_ARGUMENT (behaviour_judge) when this gateway cannot give it. */
+    public BehaviourJudge judgeFor(EvaluateRequest r) {
+        return judges.apply(r.getBehaviourJudge());
+    }
+
+    public EvaluateResult run(EvaluateRequest r, OperationContext op) throws java.io.IOException {
         long start = System.nanoTime();
         BehaviourJudge judge = judges.apply(r.getBehaviourJudge());
         EvaluateResult.Builder result = EvaluateResult.newBuilder().setCriterion(r.getCriterion()).setJudge(judge.name());
         int total = 0;
         for (EvaluatedConfig c : r.getConfigsList()) total += Math.max(1, c.getScalesCount());
         int done = 0;
+        // a run resumed after a restart keeps the points it had finished (saved after each one)
+        List<EvaluatedPoint> finished = checkpointed(op);
+        if (!finished.isEmpty()) op.metric("resumed_points", finished.size());
         for (int c = 0; c < r.getConfigsCount(); c++) {
             EvaluatedConfig config = r.getConfigs(c);
             String label = config.getLabel().isEmpty() ? "config " + c : config.getLabel();
@@ -72,19 +105,12 @@ public final class Evaluator {
             Prompt generationPrompt = config.hasPrompting() ? Prompting.apply(r.getPrompt(), config.getPrompting()) : r.getPrompt();
             for (double scale : scales) {
                 if (op.isCancelled()) throw new steering.common.ops.OperationCancelledException(op.id());
-                List<Intervention> ivs = resolver.resolve(scaled(config, scale), "configs[" + c + "].steering");
-                List<String> samples = generate(r, generationPrompt, ivs);
-                double[] behaviours = judge.score(samples, r.getCriterion());
-                double[] coherences = coherence(r.getPrompt(), samples);
-                double behaviour = mean(behaviours);
-                double coherence = mean(coherences);
-                EvaluatedPoint point = EvaluatedPoint.newBuilder().setLabel(label).setScale(scale).setBehaviour(behaviour)
-                        .setCoherence(coherence).setProduct(behaviour * coherence).addAllSamples(samples)
-                        .addAllSampleBehaviour(java.util.Arrays.stream(behaviours).boxed().toList())
-                        .addAllSampleCoherence(java.util.Arrays.stream(coherences).boxed().toList())
-                        .setAxbench(judge instanceof ChatJudge chat ? axbench(chat, samples, r) : AxBenchScores.getDefaultInstance())
-                        .build();
+                EvaluatedPoint point = done < finished.size() ? finished.get(done)
+                        : measure(r, judge, c, label, scale, generationPrompt);
+                double behaviour = point.getBehaviour();
+                double coherence = point.getCoherence();
                 result.addPoints(point);
+                op.checkpoint(EvaluateResult.newBuilder().addAllPoints(result.getPointsList()).build());
                 if (best == null || point.getProduct() > best.getProduct()) {
                     best = BestScale.newBuilder().setLabel(label).setScale(scale).setBehaviour(behaviour)
                             .setCoherence(coherence).setProduct(point.getProduct());
@@ -105,20 +131,43 @@ public final class Evaluator {
         return out;
     }
 
+    /** One point of the sweep: the samples after {@code prompt}, judged, and scored after the request's prompt. */
+    private EvaluatedPoint measure(EvaluateRequest r, BehaviourJudge judge, int c, String label, double scale, Prompt prompt) {
+        List<Intervention> ivs = resolver.resolve(scaled(r.getConfigs(c), scale), "configs[" + c + "].steering");
+        List<String> samples = generate(r, prompt, ivs);
+        double[] behaviours = judge.score(samples, r.getCriterion());
+        double[] coherences = coherence(r.getPrompt(), samples);
+        double behaviour = mean(behaviours);
+        double coherence = mean(coherences);
+        return EvaluatedPoint.newBuilder().setLabel(label).setScale(scale).setBehaviour(behaviour)
+                .setCoherence(coherence).setProduct(behaviour * coherence).addAllSamples(samples)
+                .addAllSampleBehaviour(java.util.Arrays.stream(behaviours).boxed().toList())
+                .addAllSampleCoherence(java.util.Arrays.stream(coherences).boxed().toList())
+                .setAxbench(judge instanceof ChatJudge chat ? axbench(chat, samples, r) : AxBenchScores.getDefaultInstance())
+                .build();
+    }
+
+    private static List<EvaluatedPoint> checkpointed(OperationContext op) throws java.io.IOException {
+        if (op.checkpoint().isEmpty()) return List.of();
+        return op.checkpoint().get().unpack(EvaluateResult.class).getPointsList();
+    }
+
     private List<String> generate(EvaluateRequest r, Prompt prompt, List<Intervention> ivs) {
         List<CompletableFuture<String>> futures = new ArrayList<>();
         long seed = r.getSampling().hasSeed() ? r.getSampling().getSeed() : 0;
         for (int i = 0; i < r.getSamples(); i++) {
             GenerateRequest g = GenerateRequest.newBuilder().setPrompt(prompt)
                     .setSampling(r.getSampling().toBuilder().setSeed(seed + i)).addAllInterventions(ivs).build();
-            CompletableFuture<String> f = new CompletableFuture<>();
-            StringBuilder text = new StringBuilder();
-            mesh.model().withDeadlineAfter(30, TimeUnit.MINUTES).generate(g, new StreamObserver<>() {
-                public void onNext(GenerateResponse v) { text.append(v.getTextDelta()); }
-                public void onError(Throwable t) { f.completeExceptionally(t); }
-                public void onCompleted() { f.complete(text.toString()); }
-            });
-            futures.add(f);
+            futures.add(pacer.submit(r, () -> {
+                CompletableFuture<String> f = new CompletableFuture<>();
+                StringBuilder text = new StringBuilder();
+                mesh.model().withDeadlineAfter(30, TimeUnit.MINUTES).generate(g, new StreamObserver<>() {
+                    public void onNext(GenerateResponse v) { text.append(v.getTextDelta()); }
+                    public void onError(Throwable t) { f.completeExceptionally(t); }
+                    public void onCompleted() { f.complete(text.toString()); }
+                });
+                return f;
+            }));
         }
         return futures.stream().map(CompletableFuture::join).toList();
     }

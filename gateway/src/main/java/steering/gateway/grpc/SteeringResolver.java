@@ -31,21 +31,28 @@ public final class SteeringResolver {
         this.mesh = mesh;
     }
 
+    public static final int MAX_SPECS = 64;
+
     public List<Intervention> resolve(List<SteeringSpec> specs, String field) {
         return resolve(specs, field, null);
     }
 
     /** @param prompt the prompt being steered, for vectors whose start position depends on it (may be null) */
     public List<Intervention> resolve(List<SteeringSpec> specs, String field, Prompt prompt) {
+        // model-service takes at most 64 interventions a request: refuse more before resolving any of them
+        if (specs.size() > MAX_SPECS) throw Errors.invalid(field, specs.size() + " steering specs is over the limit of " + MAX_SPECS);
         List<Intervention> out = new ArrayList<>(specs.size());
         for (int i = 0; i < specs.size(); i++) {
             SteeringSpec spec = specs.get(i);
             String f = field + "[" + i + "]";
             Intervention iv = switch (spec.getSourceCase()) {
                 case INTERVENTION -> inline(spec.getIntervention(), f + ".intervention");
-                case VECTOR_ID -> registry(f).getVector(GetVectorRequest.newBuilder().setId(spec.getVectorId())
-                        .setPrompt(prompt == null ? Prompt.getDefaultInstance() : prompt).build()).getIntervention();
-                case RECIPE -> registry(f).buildVector(spec.getRecipe()).getVector().getIntervention();
+                // vector-service's complaints about the request we made name the field of ours they came from
+                case VECTOR_ID -> Errors.restating(() -> registry(f).getVector(GetVectorRequest.newBuilder().setId(spec.getVectorId())
+                        .setPrompt(prompt == null ? Prompt.getDefaultInstance() : prompt).build()), p -> registryField(p, f))
+                        .getIntervention();
+                case RECIPE -> Errors.restating(() -> registry(f).buildVector(spec.getRecipe()),
+                        p -> p.equals("recipe") ? f + ".recipe" : f + ".recipe." + p).getVector().getIntervention();
                 case SOURCE_NOT_SET -> throw Errors.invalid(f, "give a vector_id, an inline intervention or a recipe");
             };
             if (!spec.getHook().isEmpty()) {
@@ -102,6 +109,13 @@ public final class SteeringResolver {
                 : d.startsWith("sae_decoder.features") ? sae + ".feature" + d.substring("sae_decoder.features".length())
                 : sae + ": " + d;
         return Status.INVALID_ARGUMENT.withDescription(message).asRuntimeException();
+    }
+
+    /** GetVector's field → ours: its id is our vector_id, its strength our strength, its prompt our prompt. */
+    private static String registryField(String path, String spec) {
+        if (path.equals("id")) return spec + ".vector_id";
+        if (path.equals("strength")) return spec + ".strength";
+        return Errors.within(path, "prompt") ? path : null;
     }
 
     private VectorServiceGrpc.VectorServiceBlockingStub registry(String field) {

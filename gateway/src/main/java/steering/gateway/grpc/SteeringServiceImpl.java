@@ -10,15 +10,18 @@ import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import steering.common.grpc.Errors;
+import steering.common.grpc.Pacer;
 import steering.gateway.mesh.MeshClients;
 import steering.v1.*;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
+import java.util.function.UnaryOperator;
 import steering.common.grpc.RequestValidation;
 import steering.common.ops.OperationRegistry;
 import steering.common.ops.OperationStreams;
@@ -48,6 +51,13 @@ public class SteeringServiceImpl implements SteeringGrpc.AsyncService, BindableS
     private final SteeringResolver resolver;
     private final OperationRegistry operations;
     private final Evaluator evaluator;
+    /**
+     * Compare's and Evaluate's generations go to model-service at most a batch at a time (its default max-batch), so
+     * its queue keeps room for other clients, and retried while it is busy: documented sizes no longer fail at once
+     * with RESOURCE_EXHAUSTED. Shared by every request, which take turns.
+     */
+    private final Pacer pacer = new Pacer(MODEL_WINDOW, Duration.ofMinutes(10));
+    static final int MODEL_WINDOW = 8;
 
     /** Without evaluations: Generate, Compare and GetModelInfo only. */
     public SteeringServiceImpl(MeshClients mesh) {
@@ -63,7 +73,15 @@ public class SteeringServiceImpl implements SteeringGrpc.AsyncService, BindableS
         this.mesh = mesh;
         this.resolver = new SteeringResolver(mesh);
         this.operations = operations;
-        this.evaluator = judges == null ? null : new Evaluator(mesh, resolver, judges);
+        this.evaluator = judges == null ? null : new Evaluator(mesh, resolver, judges, pacer);
+        if (operations != null && evaluator != null) {
+            // an evaluation interrupted by a restart continues with the points it had finished
+            operations.resumeWith("Evaluate", params -> {
+                EvaluateRequest checked = params.unpack(EvaluateRequest.class);
+                return op -> evaluator.run(checked, op);
+            });
+            operations.recoverInterrupted();
+        }
     }
 
     private static <S extends io.grpc.stub.AbstractStub<S>> S withDeadline(S stub) {
@@ -106,7 +124,7 @@ public class SteeringServiceImpl implements SteeringGrpc.AsyncService, BindableS
 
             @Override
             public void onError(Throwable t) {
-                if (!call.isCancelled()) call.onError(Errors.toStatus(t));
+                if (!call.isCancelled()) call.onError(SteeringFields.restated(t, SteeringFields.of(request.getSteeringList(), "steering")));
             }
 
             @Override
@@ -122,10 +140,14 @@ public class SteeringServiceImpl implements SteeringGrpc.AsyncService, BindableS
             if (request.getConfigsCount() == 0) throw Errors.invalid("configs", "at least one configuration is required");
             int samples = request.getSamples() == 0 ? 1 : request.getSamples();
             if (samples < 1 || samples > 64) throw Errors.invalid("samples", samples + " is outside [1, 64]");
+            if (request.getConfigsCount() > Evaluator.MAX_CONFIGS) {
+                throw Errors.invalid("configs", request.getConfigsCount() + " configurations is outside [1, " + Evaluator.MAX_CONFIGS + "]");
+            }
             checkPrompt(request.getPrompt());
             long seed = request.getSampling().hasSeed() ? request.getSampling().getSeed() : ThreadLocalRandom.current().nextLong(1L << 48);
             List<GenerateRequest> jobs = new ArrayList<>();
             List<ComparedGeneration.Builder> results = new ArrayList<>();
+            List<UnaryOperator<String>> fields = new ArrayList<>();
             for (int c = 0; c < request.getConfigsCount(); c++) {
                 SteeringConfig config = request.getConfigs(c);
                 List<Intervention> ivs = resolver.resolve(config.getSteeringList(), "configs[" + c + "].steering", request.getPrompt());
@@ -134,11 +156,15 @@ public class SteeringServiceImpl implements SteeringGrpc.AsyncService, BindableS
                             .setSampling(request.getSampling().toBuilder().setSeed(seed + s)).addAllInterventions(ivs).build());
                     results.add(ComparedGeneration.newBuilder().setLabel(config.getLabel().isEmpty() ? "config " + c : config.getLabel())
                             .setSample(s).setSeed(seed + s));
+                    fields.add(SteeringFields.of(config.getSteeringList(), "configs[" + c + "].steering"));
                 }
             }
-            // all at once: model-service decodes them in one batch
+            // paced a batch at a time: model-service decodes them together
             List<CompletableFuture<ComparedGeneration>> futures = new ArrayList<>();
-            for (int i = 0; i < jobs.size(); i++) futures.add(collect(jobs.get(i), results.get(i)));
+            for (int i = 0; i < jobs.size(); i++) {
+                int job = i;
+                futures.add(pacer.submit(request, () -> collect(jobs.get(job), results.get(job), fields.get(job))));
+            }
             CompareResponse.Builder response = CompareResponse.newBuilder();
             for (CompletableFuture<ComparedGeneration> f : futures) response.addGenerations(f.join());
             out.onNext(response.build());
@@ -158,7 +184,8 @@ public class SteeringServiceImpl implements SteeringGrpc.AsyncService, BindableS
         }
     }
 
-    private CompletableFuture<ComparedGeneration> collect(GenerateRequest job, ComparedGeneration.Builder result) {
+    private CompletableFuture<ComparedGeneration> collect(GenerateRequest job, ComparedGeneration.Builder result,
+                                                          UnaryOperator<String> fields) {
         CompletableFuture<ComparedGeneration> done = new CompletableFuture<>();
         StringBuilder text = new StringBuilder();
         withDeadline(mesh.model()).generate(job, new StreamObserver<>() {
@@ -171,7 +198,7 @@ public class SteeringServiceImpl implements SteeringGrpc.AsyncService, BindableS
 
             @Override
             public void onError(Throwable t) {
-                done.completeExceptionally(t);
+                done.completeExceptionally(SteeringFields.restated(t, fields));
             }
 
             @Override
@@ -214,7 +241,8 @@ public class SteeringServiceImpl implements SteeringGrpc.AsyncService, BindableS
             if (operations == null || evaluator == null) throw Errors.unavailable("evaluations are not enabled on this gateway");
             EvaluateRequest checked = evaluator.validate(request);
             checkPrompt(checked.getPrompt());
-            out.onNext(operations.start("Evaluate", op -> evaluator.run(checked, op)));
+            evaluator.judgeFor(checked); // an unusable judge is refused now, as Compare refuses its inputs, not later in the operation
+            out.onNext(operations.start("Evaluate", checked, op -> evaluator.run(checked, op)));
             out.onCompleted();
         } catch (Throwable t) {
             out.onError(Errors.toStatus(t));

@@ -38,13 +38,13 @@ public final class MeshClients implements AutoCloseable {
      * @param saeServiceTarget    null or blank: no sae-service (the playground's feature pages are refused)
      */
     public MeshClients(ChannelFactory channels, String modelServiceTarget, String vectorServiceTarget, String saeServiceTarget) {
-        this.model = channels.channel(modelServiceTarget, 64 << 20);
-        this.vector = optional(channels, vectorServiceTarget);
-        this.sae = optional(channels, saeServiceTarget);
+        this.model = channels.channel("model-service", modelServiceTarget, 64 << 20);
+        this.vector = optional(channels, "vector-service", vectorServiceTarget);
+        this.sae = optional(channels, "sae-service", saeServiceTarget);
     }
 
-    private static ManagedChannel optional(ChannelFactory channels, String target) {
-        return target == null || target.isBlank() ? null : channels.channel(target, 64 << 20);
+    private static ManagedChannel optional(ChannelFactory channels, String name, String target) {
+        return target == null || target.isBlank() ? null : channels.channel(name, target, 64 << 20);
     }
 
     /** vector-service, or null when the gateway runs without one. */

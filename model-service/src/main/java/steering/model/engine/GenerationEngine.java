@@ -60,6 +60,7 @@ public final class GenerationEngine implements AutoCloseable {
         final List<Integer> generated = new ArrayList<>();
         int position;      // tokens in this sequence's cache (while prefilling: prompt tokens already cached)
         int lastToken;
+        RuntimeException failure; // set when its logits stopped being finite: it ends with this error
         List<Intervention> interventions; // the request's, plus the conditional ones its prompt switched on
         // CAST: per condition hook, the sum of the prompt's residuals there, gathered chunk by chunk
         final Map<HookPoint, double[]> conditionSums = new HashMap<>();
@@ -333,6 +334,12 @@ public final class GenerationEngine implements AutoCloseable {
     /** Samples the next token from the logits and tells the listener; sets lastToken, or marks the sequence done. */
     private void accept(Running r, float[] logits, int offset) {
         if (r.handle.cancelled.get()) return;
+        if (!finite(logits, offset, cfg.vocabSize())) {
+            // an argmax over NaN is token 0, again and again: end the sequence with the reason instead
+            r.failure = nonFinite(r);
+            r.lastToken = -1;
+            return;
+        }
         int token = r.sampler.next(logits, offset, cfg.vocabSize());
         boolean eos = !r.request.ignoreEos() && cfg.eosTokenIds().contains(token);
         if (eos) {
@@ -346,6 +353,20 @@ public final class GenerationEngine implements AutoCloseable {
         String delta = r.text.advance(decodeGenerated(r));
         if (!r.text.stopped()) safely(() -> r.listener.onToken(token, delta, lp));
         else if (!delta.isEmpty()) safely(() -> r.listener.onToken(token, delta, lp));
+    }
+
+    private static boolean finite(float[] logits, int offset, int n) {
+        for (int i = offset; i < offset + n; i++) if (!Float.isFinite(logits[i])) return false;
+        return true;
+    }
+
+    private static RuntimeException nonFinite(Running r) {
+        String at = "after " + r.generated.size() + " generated tokens";
+        if (r.interventions.isEmpty()) {
+            return io.grpc.Status.INTERNAL.withDescription("the model's logits became non-finite " + at).asRuntimeException();
+        }
+        return steering.common.grpc.Errors.invalid("interventions", "the residual stream became non-finite " + at
+                + ": a vector x scale overflows float32; use a smaller scale");
     }
 
     private boolean isFinished(Running r) {
@@ -366,7 +387,8 @@ public final class GenerationEngine implements AutoCloseable {
             tail = r.text.flush(decodeGenerated(r));
         }
         String finalTail = tail;
-        safely(() -> r.listener.onFinish(reason, finalTail, r.request.promptIds().length, r.generated.size()));
+        if (r.failure != null && !r.handle.cancelled.get()) safely(() -> r.listener.onError(r.failure));
+        else safely(() -> r.listener.onFinish(reason, finalTail, r.request.promptIds().length, r.generated.size()));
         int slot = running.indexOf(r);
         if (slot < 0) return;
         int last = running.size() - 1;

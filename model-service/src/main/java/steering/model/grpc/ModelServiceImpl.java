@@ -183,12 +183,11 @@ public class ModelServiceImpl implements ModelServiceGrpc.AsyncService, Bindable
         int[] prompt = mapper.promptIds(request.getPrompt(), "prompt", false);
         SamplingParams s = request.getSampling();
         int room = mapper.maxRequestTokens() - prompt.length;
-        if (s.getMaxTokens() < 0 || s.getMaxTokens() > room) {
-            throw Errors.invalid("sampling.max_tokens", s.getMaxTokens() + " is outside [0, " + room + "] (the prompt has "
-                    + prompt.length + " of the " + mapper.maxRequestTokens() + " tokens a request may hold)");
-        }
+        if (s.getMaxTokens() < 0) throw Errors.invalid("sampling.max_tokens", s.getMaxTokens() + " is negative (0 = the default, "
+                + DEFAULT_MAX_TOKENS + ")");
         if (room < 1) throw Errors.invalid("prompt", "the prompt leaves no room for new tokens");
-        int maxTokens = s.getMaxTokens() == 0 ? Math.min(DEFAULT_MAX_TOKENS, room) : s.getMaxTokens();
+        // as the contract says: capped by what the request may hold after the prompt (the context and the service limit)
+        int maxTokens = Math.min(s.getMaxTokens() == 0 ? DEFAULT_MAX_TOKENS : s.getMaxTokens(), room);
         if (!Float.isFinite(s.getTemperature()) || s.getTemperature() < 0 || s.getTemperature() > 100) {
             throw Errors.invalid("sampling.temperature", s.getTemperature() + " is outside [0, 100]");
         }
@@ -258,8 +257,7 @@ public class ModelServiceImpl implements ModelServiceGrpc.AsyncService, Bindable
             prompt = new int[]{cfg.bosTokenId()};
         }
         int[] continuation = continuationText != null ? model.tokenizer().encode(continuationText, false)
-                : continuationTokens != null ? mapper.promptIds(Prompt.newBuilder().setTokens(continuationTokens).build(),
-                        prefix + "continuation_tokens", true)
+                : continuationTokens != null ? continuationIds(continuationTokens, prefix + "continuation_tokens")
                 : new int[0];
         if (continuation.length == 0) throw Errors.invalid(prefix + "continuation", "the continuation is empty: nothing to score");
         int total = prompt.length + continuation.length;
@@ -267,6 +265,11 @@ public class ModelServiceImpl implements ModelServiceGrpc.AsyncService, Bindable
             throw Errors.invalid(prefix + "continuation", "prompt + continuation have " + total + " tokens, the limit is " + mapper.maxRequestTokens());
         }
         return new Scored(prompt, continuation);
+    }
+
+    private int[] continuationIds(TokenIds tokens, String field) {
+        mapper.checkLength(tokens.getIdsCount(), field);
+        return mapper.tokenIds(tokens, field);
     }
 
     /** ScoreGradients' bounds: the autograd graph of 4,096 tokens on SmolLM2 stays near 1 GB (docs/model-service.md). */

@@ -10,6 +10,7 @@ import steering.model.runtime.ModelConfig;
 import steering.model.tokenizer.ChatTemplate;
 import steering.v1.ChatMessage;
 import steering.v1.Prompt;
+import steering.v1.TokenIds;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -95,6 +96,17 @@ final class RequestMapper {
         }
     }
 
+    /** The ids of {@code tokens} (the field {@code field}), each checked against the vocabulary. */
+    int[] tokenIds(TokenIds tokens, String field) {
+        int[] t = tokens.getIdsList().stream().mapToInt(Integer::intValue).toArray();
+        for (int i = 0; i < t.length; i++) {
+            if (t[i] < 0 || t[i] >= cfg.vocabSize()) {
+                throw Errors.invalid(field + ".ids[" + i + "]", "token id " + t[i] + " is out of range [0, " + (cfg.vocabSize() - 1) + "]");
+            }
+        }
+        return t;
+    }
+
     /** Token ids of a prompt; an empty prompt is allowed only when {@code allowEmpty}. */
     int[] promptIds(Prompt prompt, String field, boolean allowEmpty) {
         int[] ids = switch (prompt.getKindCase()) {
@@ -105,14 +117,7 @@ final class RequestMapper {
             }
             case TOKENS -> {
                 checkLength(prompt.getTokens().getIdsCount(), field);
-                int[] t = prompt.getTokens().getIdsList().stream().mapToInt(Integer::intValue).toArray();
-                for (int i = 0; i < t.length; i++) {
-                    if (t[i] < 0 || t[i] >= cfg.vocabSize()) {
-                        throw Errors.invalid(field + ".tokens.ids[" + i + "]",
-                                "token id " + t[i] + " is out of range [0, " + (cfg.vocabSize() - 1) + "]");
-                    }
-                }
-                yield t;
+                yield tokenIds(prompt.getTokens(), field + ".tokens");
             }
             case CHAT -> chatIds(prompt, field);
             case KIND_NOT_SET -> new int[0];
@@ -125,7 +130,7 @@ final class RequestMapper {
         return ids;
     }
 
-    private void checkLength(int tokens, String field) {
+    void checkLength(int tokens, String field) {
         if (tokens > maxRequestTokens) {
             throw Errors.invalid(field, "the prompt has " + tokens + " tokens, the limit is " + maxRequestTokens);
         }

@@ -22,7 +22,8 @@ public record HookPoint(int layer, Site site) {
 
     /** Parses a hook name; throws IllegalArgumentException naming the allowed forms and layer range. */
     public static HookPoint parse(String name, int nLayers) {
-        Matcher m = NAME.matcher(name == null ? "" : name.trim());
+        // exact: a leading space or a trailing NUL is another name (vector-service and sae-service refuse them too)
+        Matcher m = NAME.matcher(name == null ? "" : name);
         if (!m.matches()) {
             throw new IllegalArgumentException("unknown hook point '" + name + "': expected blocks.{L}.hook_resid_pre, "
                     + "blocks.{L}.hook_resid_mid or blocks.{L}.hook_resid_post with L in [0, " + (nLayers - 1) + "]");

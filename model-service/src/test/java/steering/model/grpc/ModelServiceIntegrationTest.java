@@ -281,7 +281,18 @@ class ModelServiceIntegrationTest {
                 .addInterventions(intervention("blocks.1.hook_resid_post", ok, Double.POSITIVE_INFINITY, PositionPolicy.ALL)).build())));
         assertInvalid("prompt.text", () -> collect(svc.blocking().generate(base.toBuilder().setPrompt(text("")).build())));
         assertInvalid("prompt.tokens.ids[1]", () -> collect(svc.blocking().generate(base.toBuilder().setPrompt(tokens(1, 9999)).build())));
-        assertInvalid("sampling.max_tokens", () -> collect(svc.blocking().generate(base.toBuilder().setSampling(greedy(100000)).build())));
+        assertInvalid("continuation_tokens.ids[0]", () -> svc.blocking().score(ScoreRequest.newBuilder().setPrompt(text("Hi"))
+                .setContinuationTokens(TokenIds.newBuilder().addIds(-1)).build()));
+        assertInvalid("sampling.max_tokens", () -> collect(svc.blocking().generate(base.toBuilder().setSampling(greedy(-1)).build())));
+        // above what the request may hold, max_tokens is capped (the contract), not refused: 512 - the prompt's tokens
+        Generated capped = collect(svc.blocking().generate(base.toBuilder()
+                .setSampling(greedy(100000).toBuilder().setIgnoreEos(true)).build()));
+        assertEquals(512 - capped.usage().getPromptTokens(), capped.tokens().size());
+        assertEquals(FinishReason.FINISH_REASON_LENGTH, capped.finish());
+        assertInvalid("interventions[0].hook.name", () -> collect(svc.blocking().generate(base.toBuilder()
+                .addInterventions(intervention(" blocks.1.hook_resid_post", ok, 1, PositionPolicy.ALL)).build())));
+        assertInvalid("interventions[0].hook.name", () -> collect(svc.blocking().generate(base.toBuilder()
+                .addInterventions(intervention("blocks.1.hook_resid_post\u0000", ok, 1, PositionPolicy.ALL)).build())));
         assertInvalid("sampling.top_p", () -> collect(svc.blocking().generate(base.toBuilder()
                 .setSampling(greedy(4).toBuilder().setTopP(1.5f)).build())));
         int[] tooLong = new int[600];
@@ -294,6 +305,22 @@ class ModelServiceIntegrationTest {
         assertInvalid("continuation", () -> svc.blocking().score(ScoreRequest.newBuilder().setPrompt(text("x")).build()));
         // the service is still healthy after all that
         assertEquals(5, svc.blocking().getModelInfo(GetModelInfoRequest.getDefaultInstance()).getNLayers());
+    }
+
+    @Test
+    void aResidualStreamThatOverflowsEndsTheRequestWithTheReason() {
+        float[] huge = new float[64];
+        Arrays.fill(huge, 3e38f);
+        StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> collect(svc.blocking().generate(GenerateRequest.newBuilder()
+                .setPrompt(text("Once")).setSampling(greedy(50).toBuilder().setIgnoreEos(true))
+                .addInterventions(intervention("blocks.1.hook_resid_post", huge, 1e6, PositionPolicy.ALL)).build())));
+        assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode(), e.getStatus().toString());
+        assertTrue(e.getStatus().getDescription().startsWith("interventions: the residual stream became non-finite after 0 generated tokens"),
+                e.getStatus().getDescription());
+        // the engine goes on: the golden decode is unchanged
+        Generated g = collect(svc.blocking().generate(GenerateRequest.newBuilder()
+                .setPrompt(tokens(1)).setSampling(greedy(20).toBuilder().setIgnoreEos(true)).build()));
+        for (int i = 0; i < 20; i++) assertEquals(golden[i + 1], g.tokens().get(i), "token " + i);
     }
 
     private static void assertInvalid(String field, Executable call) {

@@ -9,6 +9,6 @@ import steering.sae.grpc.SaeServiceImpl;
 public class QuarkusSaeService extends SaeServiceImpl {
     @Inject
     public QuarkusSaeService(SaeServiceHost host) {
-        super(host.store(), host.model(), host.corpus(), host.operations(), host.roots(), host.maxRows());
+        super(host.store(), host.model(), host.corpus(), host.operations(), host.roots(), host.maxRows(), host.checkpointSteps());
     }
 }

@@ -12,6 +12,7 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 import steering.common.grpc.ChannelFactory;
 import steering.common.ops.OperationRegistry;
+import steering.common.ops.OperationStore;
 import steering.sae.corpus.CorpusReader;
 import steering.sae.corpus.ReadableRoots;
 import steering.sae.model.ModelClient;
@@ -60,6 +61,12 @@ public class SaeServiceHost {
     @ConfigProperty(name = "steering.sae.max-rows", defaultValue = "8192")
     int maxRows;
 
+    @ConfigProperty(name = "steering.sae.operations-dir")
+    String operationsDir;
+
+    @ConfigProperty(name = "steering.sae.checkpoint-steps", defaultValue = "500")
+    long checkpointSteps;
+
     @Inject
     GrpcHealthStorage health;
 
@@ -85,7 +92,8 @@ public class SaeServiceHost {
         model = new ModelClient(modelAddress, channels, deadlineSeconds);
         roots = ReadableRoots.parse(readableRoots);
         corpus = new CorpusReader(expandHome(corpusDir), roots);
-        operations = new OperationRegistry(maxRunning, maxQueued, Duration.ofMinutes(retentionMinutes), 1000);
+        operations = new OperationRegistry(maxRunning, maxQueued, Duration.ofMinutes(retentionMinutes), 1000,
+                new OperationStore(expandHome(operationsDir)));
         LOG.infof("SAEs in %s; model-service at %s; corpora in %s", store.root(), modelAddress, expandHome(corpusDir));
     }
 
@@ -124,6 +132,10 @@ public class SaeServiceHost {
 
     public ReadableRoots roots() {
         return roots;
+    }
+
+    public long checkpointSteps() {
+        return checkpointSteps;
     }
 
     public int maxRows() {

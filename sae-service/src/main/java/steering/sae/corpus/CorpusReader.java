@@ -23,6 +23,8 @@ import java.util.function.BooleanSupplier;
  * separated by blank lines), inline texts, and text the model generates itself.
  */
 public final class CorpusReader {
+    /** corpus sources a request may list */
+    public static final int MAX_SOURCES = 64;
     private static final ObjectMapper JSON = new ObjectMapper();
     static final int MAX_GENERATED = 10_000;
 
@@ -53,6 +55,7 @@ public final class CorpusReader {
     /** Validates the sources without reading them (INVALID_ARGUMENT naming the field). */
     public void validate(List<CorpusSource> sources, String field) {
         if (sources.isEmpty()) throw Errors.invalid(field, "at least one corpus source is required (dataset, path, texts or generated)");
+        if (sources.size() > MAX_SOURCES) throw Errors.invalid(field, sources.size() + " corpus sources is outside [1, " + MAX_SOURCES + "]");
         for (int i = 0; i < sources.size(); i++) {
             CorpusSource s = sources.get(i);
             String f = field + "[" + i + "]";

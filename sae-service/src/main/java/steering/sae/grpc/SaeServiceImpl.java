@@ -71,14 +71,29 @@ public class SaeServiceImpl implements SaeServiceGrpc.AsyncService, BindableServ
 
     public SaeServiceImpl(SaeStore store, ModelClient model, CorpusReader corpus, OperationRegistry operations,
                           ReadableRoots roots, int maxRows) {
+        this(store, model, corpus, operations, roots, maxRows, TrainSaeJob.DEFAULT_CHECKPOINT_STEPS);
+    }
+
+    /**
+     * @param checkpointSteps TrainSae saves its training state every this many steps; after a restart the operation
+     *                        resumes there (with a persistent registry); ComputeFeatureStats and EvaluateSae restart
+     *                        from nothing, so they end FAILED "interrupted by restart"
+     */
+    public SaeServiceImpl(SaeStore store, ModelClient model, CorpusReader corpus, OperationRegistry operations,
+                          ReadableRoots roots, int maxRows, long checkpointSteps) {
         this.store = store;
         this.model = model;
         this.corpus = corpus;
         this.operations = operations;
         this.roots = roots;
         this.maxRows = maxRows;
-        this.trainer = new TrainSaeJob(store, model, corpus);
+        this.trainer = new TrainSaeJob(store, model, corpus, checkpointSteps);
         this.evaluator = new steering.sae.training.EvaluateSaeJob(store, model, corpus);
+        operations.resumeWith("TrainSae", params -> {
+            TrainSaeJob.Plan plan = trainer.plan(params.unpack(TrainSaeRequest.class));
+            return ctx -> trainer.run(plan, ctx);
+        });
+        operations.recoverInterrupted();
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -618,7 +633,8 @@ public class SaeServiceImpl implements SaeServiceGrpc.AsyncService, BindableServ
     public void startTrainSae(TrainSaeRequest request, StreamObserver<Operation> out) {
         answer(out, () -> {
             TrainSaeJob.Plan plan = trainer.plan(request);
-            return operations.start("TrainSae", ctx -> trainer.run(plan, ctx));
+            // the resolved id is kept: a resumed run must not make a new time-stamped one
+            return operations.start("TrainSae", request.toBuilder().setSaeId(plan.saeId()).build(), ctx -> trainer.run(plan, ctx));
         });
     }
 

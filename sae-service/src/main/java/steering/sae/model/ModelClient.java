@@ -35,7 +35,7 @@ public class ModelClient implements AutoCloseable {
 
     /** A channel of its own from {@code channels} (plaintext or TLS, request ids and trace context on every call). */
     public ModelClient(String address, ChannelFactory channels, long deadlineSeconds) {
-        this(address, channels.channel(address, 256 << 20), true, deadlineSeconds);
+        this(address, channels.channel("model-service", address, 256 << 20), true, deadlineSeconds);
     }
 
     public ModelClient(String address, ManagedChannel channel, boolean ownsChannel, long deadlineSeconds) {

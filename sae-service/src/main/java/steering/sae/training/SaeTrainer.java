@@ -41,11 +41,20 @@ public final class SaeTrainer {
 
     /** The trained weights (raw units), the input scale used, and throughput. */
     public record Result(SaeWeights weights, float inputScale, double tokensPerSecond, long tokens, double finalFvu,
-                         double finalDeadFraction) {}
+                         double finalDeadFraction, long resumedFromStep) {}
 
     private SaeTrainer() {}
 
     public static Result train(float[] data, int rows, int d, Params p, Listener listener, BooleanSupplier cancelled) {
+        return train(data, rows, d, p, listener, cancelled, null);
+    }
+
+    /**
+     * As above, saving the whole state to {@code checkpoint} (null: none) every few steps and, when it holds a state
+     * of this same run, continuing from there: the result is the one an uninterrupted run gives.
+     */
+    public static Result train(float[] data, int rows, int d, Params p, Listener listener, BooleanSupplier cancelled,
+                               TrainingCheckpoint checkpoint) {
         if (p.architecture() != Architecture.TOPK && p.architecture() != Architecture.STANDARD) {
             throw new IllegalArgumentException("training supports topk and standard (ReLU + L1), not " + p.architecture());
         }
@@ -53,6 +62,7 @@ public final class SaeTrainer {
         int m = p.dSae();
         int batch = Math.min(p.batchSize(), rows);
         Random rnd = new Random(p.seed());
+        String fingerprint = TrainingCheckpoint.fingerprint(p, rows, d);
         float scale = inputScale(data, rows, d);
 
         // grad mode is per thread in PyTorch and on by default in new threads; the updates below run without it
@@ -102,8 +112,20 @@ public final class SaeTrainer {
             double fvu = Double.NaN, l0 = 0, deadFraction = 0;
             long reportEvery = Math.max(1, Math.min(50, p.steps() / 20));
             final double b1 = 0.9, b2 = 0.999, eps = 1e-8;
+            long firstStep = 1;
+            NDArray[] state = {wEnc, bEnc, wDec, bDec, m1[0], m1[1], m1[2], m1[3], v1[0], v1[1], v1[2], v1[3]};
+            TrainingCheckpoint.State saved = checkpoint == null ? null : checkpoint.load(fingerprint).orElse(null);
+            if (saved != null) {
+                for (int i = 0; i < state.length; i++) state[i].set(saved.arrays()[i]);
+                System.arraycopy(saved.order(), 0, order, 0, rows);
+                System.arraycopy(saved.sinceFired(), 0, sinceFired, 0, m);
+                cursor = saved.cursor();
+                rnd = saved.random();
+                firstStep = saved.step() + 1;
+            }
+            long resumedAt = firstStep - 1;
 
-            for (long step = 1; step <= p.steps(); step++) {
+            for (long step = firstStep; step <= p.steps(); step++) {
                 if (cancelled.getAsBoolean()) throw new OperationCancelledException("training");
                 for (int b = 0; b < batch; b++) {
                     if (cursor == rows) {
@@ -192,7 +214,16 @@ public final class SaeTrainer {
                 deadFraction = (double) deadNow / m;
                 if (listener != null && (step % reportEvery == 0 || step == p.steps())) {
                     double secs = (System.nanoTime() - start) / 1e9;
-                    listener.step(step, p.steps(), fvu, l0, deadFraction, step * batch / secs);
+                    listener.step(step, p.steps(), fvu, l0, deadFraction, (step - resumedAt) * batch / secs);
+                }
+                if (checkpoint != null && checkpoint.due(step, p.steps())) {
+                    float[][] arrays = new float[state.length][];
+                    for (int i = 0; i < state.length; i++) arrays[i] = state[i].toFloatArray();
+                    try {
+                        checkpoint.save(fingerprint, new TrainingCheckpoint.State(step, cursor, order.clone(), sinceFired.clone(), rnd, arrays));
+                    } catch (java.io.IOException e) {
+                        throw new java.io.UncheckedIOException("could not save the training checkpoint", e);
+                    }
                 }
             }
             double secs = (System.nanoTime() - start) / 1e9;
@@ -205,7 +236,8 @@ public final class SaeTrainer {
             float[] bD = bDec.toFloatArray();
             for (int j = 0; j < m; j++) bE[j] /= scale;
             for (int i = 0; i < d; i++) bD[i] /= scale;
-            return new Result(new SaeWeights(wE, bE, wD, bD, null, null), scale, tokens / secs, tokens, fvu, deadFraction);
+            return new Result(new SaeWeights(wE, bE, wD, bD, null, null), scale, (p.steps() - resumedAt) * batch / secs, tokens, fvu,
+                    deadFraction, resumedAt);
         } finally {
             ai.djl.pytorch.jni.JniUtils.setGradMode(gradMode);
         }

@@ -53,12 +53,21 @@ public final class TrainSaeJob {
     private final SaeStore store;
     private final ModelClient model;
     private final CorpusReader corpus;
+    private final long checkpointSteps;
 
     public TrainSaeJob(SaeStore store, ModelClient model, CorpusReader corpus) {
+        this(store, model, corpus, DEFAULT_CHECKPOINT_STEPS);
+    }
+
+    /** @param checkpointSteps training saves its state every this many steps (when the operation has a work directory) */
+    public TrainSaeJob(SaeStore store, ModelClient model, CorpusReader corpus, long checkpointSteps) {
         this.store = store;
         this.model = model;
         this.corpus = corpus;
+        this.checkpointSteps = checkpointSteps;
     }
+
+    public static final long DEFAULT_CHECKPOINT_STEPS = 500;
 
     public Plan plan(TrainSaeRequest r) {
         ModelInfo info = model.info();
@@ -78,7 +87,10 @@ public final class TrainSaeJob {
         }
         int dSae = r.getDSae() > 0 ? r.getDSae() : (r.getExpansionFactor() > 0 ? r.getExpansionFactor() : 8) * dModel;
         long maxSae = Math.max(1, (1L << 28) / dModel); // weights + Adam state stay below ~6 GB
-        if (r.getDSae() < 0 || dSae > maxSae) throw Errors.invalid("d_sae", dSae + " is outside [1, " + maxSae + "] for d_model " + dModel);
+        if (r.getDSae() < 0 || dSae > maxSae) {
+            // name the value sent: a negative one used to be reported as the default it fell back to
+            throw Errors.invalid("d_sae", (r.getDSae() != 0 ? r.getDSae() : dSae) + " is outside [1, " + maxSae + "] for d_model " + dModel);
+        }
         int k = r.getK() == 0 ? Math.min(32, dSae) : r.getK();
         if (arch == Architecture.TOPK && (k < 1 || k > dSae)) throw Errors.invalid("k", k + " is outside [1, " + dSae + "] (d_sae)");
         double l1 = r.hasL1Coefficient() ? r.getL1Coefficient() : 0.01;
@@ -174,10 +186,12 @@ public final class TrainSaeJob {
         SaeTrainer.Params tp = new SaeTrainer.Params(p.architecture(), p.dSae(), p.k(), p.l1(), p.learningRate(), batch,
                 steps, p.seed(), deadTokens, 1.0 / 32);
         ctx.progress(0.35, "training " + steps + " steps of " + batch + " tokens");
+        // a restarted operation finds the state of its last checkpoint in its work directory and continues there
+        TrainingCheckpoint checkpoint = ctx.workDirectory().map(dir -> new TrainingCheckpoint(dir, checkpointSteps)).orElse(null);
         SaeTrainer.Result trained = SaeTrainer.train(train, trainRows, d, tp, (step, total, fvu, l0, dead, tps) ->
                 ctx.update(0.35 + 0.5 * step / total, "training: step " + step + "/" + total,
                         Map.of("step", (double) step, "fvu", fvu, "l0", l0, "dead_fraction", dead, "train_tokens_per_second", tps)),
-                ctx::isCancelled);
+                ctx::isCancelled, checkpoint);
         ctx.checkCancelled();
 
         SaeConfig cfg = new SaeConfig(p.architecture(), d, p.dSae(), p.architecture() == Architecture.TOPK ? p.k() : 0, true,
@@ -216,6 +230,7 @@ public final class TrainSaeJob {
             }
         }
         metrics.put("train_tokens", (double) trained.tokens());
+        if (trained.resumedFromStep() > 0) metrics.put("resumed_from_step", (double) trained.resumedFromStep());
         metrics.put("eval_tokens", (double) evalRows);
         metrics.put("capture_tokens_per_second", captureTps);
         metrics.put("train_tokens_per_second", trained.tokensPerSecond());

@@ -364,6 +364,7 @@ class TrainSaeLoopbackTest {
         assertStatus(Status.Code.INVALID_ARGUMENT, "eval_fraction", () -> sae.startTrainSae(ok.toBuilder().setEvalFraction(0.9).build()));
         assertStatus(Status.Code.INVALID_ARGUMENT, "max_norm_ratio", () -> sae.startTrainSae(ok.toBuilder().setMaxNormRatio(1.5).build()));
         assertStatus(Status.Code.INVALID_ARGUMENT, "d_sae", () -> sae.startTrainSae(ok.toBuilder().setDSae(100_000_000).build()));
+        assertStatus(Status.Code.INVALID_ARGUMENT, "d_sae: -16 is outside", () -> sae.startTrainSae(ok.toBuilder().setDSae(-16).build()));
         assertStatus(Status.Code.INVALID_ARGUMENT, "sae_id", () -> sae.startTrainSae(ok.toBuilder().setSaeId("a/b").build()));
         assertStatus(Status.Code.ALREADY_EXISTS, "sae_id", () -> sae.startTrainSae(ok.toBuilder().setSaeId("stories").build()));
         assertStatus(Status.Code.INVALID_ARGUMENT, "corpus[0].generated.prompts", () -> sae.startTrainSae(ok.toBuilder().clearCorpus()

@@ -131,4 +131,25 @@ class SaeTrainerTest {
                 (step, total, fvu, l0, dead, tps) -> steps[0] = (int) step, () -> steps[0] >= 20));
         assertTrue(steps[0] >= 20 && steps[0] < 1000);
     }
+
+    @Test
+    void aTrainingStoppedAfterACheckpointResumesToTheSameWeights(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        Synthetic train = synthetic(3_000, 6);
+        SaeTrainer.Params p = new SaeTrainer.Params(Architecture.TOPK, 64, 4, 0, 3e-3, 128, 120, 2, 500, 1.0 / 32);
+        SaeTrainer.Result straight = SaeTrainer.train(train.data(), 3_000, D, p, null, () -> false);
+
+        TrainingCheckpoint checkpoint = new TrainingCheckpoint(dir, 25);
+        int[] steps = {0};
+        assertThrows(OperationCancelledException.class, () -> SaeTrainer.train(train.data(), 3_000, D, p,
+                (step, total, fvu, l0, dead, tps) -> steps[0] = (int) step, () -> steps[0] >= 60, checkpoint));
+        SaeTrainer.Result resumed = SaeTrainer.train(train.data(), 3_000, D, p, null, () -> false, checkpoint);
+        assertEquals(50, resumed.resumedFromStep(), "the last checkpoint before the stop (every 25 steps)");
+        assertArrayEquals(straight.weights().wDec(), resumed.weights().wDec(), "the resumed run ends where the uninterrupted one does");
+        assertArrayEquals(straight.weights().wEnc(), resumed.weights().wEnc());
+        assertArrayEquals(straight.weights().bDec(), resumed.weights().bDec());
+
+        SaeTrainer.Params other = new SaeTrainer.Params(Architecture.TOPK, 64, 4, 0, 3e-3, 128, 120, 3, 500, 1.0 / 32);
+        assertEquals(0, SaeTrainer.train(train.data(), 3_000, D, other, null, () -> false, checkpoint).resumedFromStep(),
+                "a checkpoint of another run (another seed) is not used");
+    }
 }

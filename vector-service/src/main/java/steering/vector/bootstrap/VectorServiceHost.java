@@ -12,6 +12,7 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 import steering.common.grpc.ChannelFactory;
 import steering.common.ops.OperationRegistry;
+import steering.common.ops.OperationStore;
 import steering.vector.mesh.ModelClient;
 import steering.vector.mesh.SaeClient;
 import steering.vector.registry.ApproximatorRegistry;
@@ -60,6 +61,9 @@ public class VectorServiceHost {
     @ConfigProperty(name = "steering.vector.operations.retention-minutes", defaultValue = "1440")
     long retentionMinutes;
 
+    @ConfigProperty(name = "steering.vector.operations-dir")
+    String operationsDir;
+
     @Inject
     GrpcHealthStorage health;
 
@@ -84,7 +88,8 @@ public class VectorServiceHost {
         model = new ModelClient(modelAddress, channels, deadlineSeconds);
         sae = new SaeClient(saeAddress, channels, deadlineSeconds);
         datasets = new Datasets(expandHome(datasetDir));
-        operations = new OperationRegistry(maxRunning, maxQueued, Duration.ofMinutes(retentionMinutes), 1000);
+        operations = new OperationRegistry(maxRunning, maxQueued, Duration.ofMinutes(retentionMinutes), 1000,
+                new OperationStore(expandHome(operationsDir)));
         LOG.infof("vectors in %s, effect approximators in %s; model-service at %s, sae-service at %s; datasets in %s",
                 vectors.root(), approximators.root(), modelAddress, saeAddress, datasets.root());
     }

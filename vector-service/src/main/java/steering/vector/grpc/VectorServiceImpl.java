@@ -64,6 +64,11 @@ public class VectorServiceImpl implements VectorServiceGrpc.AsyncService, Bindab
         this.builder = new VectorBuilder(model, sae, approximators, datasets);
         this.trainer = new ApproximatorTrainer(model, sae, approximators, datasets);
         this.calibrator = new ScaleCalibrator(model, sae, vectors);
+        // an approximator interrupted by a restart continues with the directions it had measured; a calibration
+        // starts from nothing, so it ends FAILED "interrupted by restart"
+        operations.resumeWith("TrainEffectApproximator",
+                params -> trainer.resume(params.unpack(TrainEffectApproximatorRequest.class), builder));
+        operations.recoverInterrupted();
     }
 
     @FunctionalInterface
@@ -233,7 +238,10 @@ public class VectorServiceImpl implements VectorServiceGrpc.AsyncService, Bindab
 
     @Override
     public void startTrainEffectApproximator(TrainEffectApproximatorRequest request, StreamObserver<Operation> out) {
-        answer(out, () -> operations.start("TrainEffectApproximator", trainer.prepare(request, builder)));
+        answer(out, () -> {
+            ApproximatorTrainer.Job job = trainer.job(request, builder);
+            return operations.start("TrainEffectApproximator", job.request(), job.task());
+        });
     }
 
     @Override

@@ -61,8 +61,16 @@ public final class ApproximatorTrainer {
                 boolean includeBos, double[] lambdas, double validationFraction, long seed, int concurrency,
                 TrainEffectApproximatorRequest request) {}
 
+    /** The work of an operation and the request to record with it (its id resolved, so that a resumed run keeps it). */
+    public record Job(TrainEffectApproximatorRequest request, OperationRegistry.Task task) {}
+
     /** Validates the request at once (INVALID_ARGUMENT naming the field) and returns the work for the operation. */
     public OperationRegistry.Task prepare(TrainEffectApproximatorRequest r, VectorBuilder builder) {
+        return job(r, builder).task();
+    }
+
+    /** As {@link #prepare}, with the request to record. */
+    public Job job(TrainEffectApproximatorRequest r, VectorBuilder builder) {
         ModelInfo info = model.info();
         SaeInfo s = builder.checkedSae(r.getSaeId(), "sae_id", info);
         String id = r.getApproximatorId().isEmpty()
@@ -126,6 +134,8 @@ public final class ApproximatorTrainer {
             lossTexts = datasets.texts(dataset, chunks * 4, "loss_dataset");
         }
         if (lossTexts.stream().allMatch(String::isBlank)) throw Errors.invalid("loss_texts", "at least one non-empty text is required");
+        if (r.getLossTextsCount() > 10_000) throw Errors.invalid("loss_texts", r.getLossTextsCount() + " texts is outside [0, 10000]");
+        if (r.getRidgeLambdasCount() > 64) throw Errors.invalid("ridge_lambdas", r.getRidgeLambdasCount() + " penalties is outside [0, 64]");
         double[] lambdas = r.getRidgeLambdasList().stream().mapToDouble(Double::doubleValue).toArray();
         for (int i = 0; i < lambdas.length; i++) {
             if (!(lambdas[i] > 0) || !Double.isFinite(lambdas[i])) throw Errors.invalid("ridge_lambdas[" + i + "]", lambdas[i] + " must be finite and > 0");
@@ -138,7 +148,12 @@ public final class ApproximatorTrainer {
         Plan plan = new Plan(id, s, info, decoder, mixtures, gaussian, prompts, samples, baseline, seqLen, temperature, topK,
                 topP, fixed, rise, lossTexts, chunks, chunkTokens, r.hasIncludeBos() && r.getIncludeBos(), lambdas, vf, seed,
                 concurrency, r.toBuilder().setApproximatorId(id).build());
-        return ctx -> run(plan, ctx);
+        return new Job(plan.request(), ctx -> run(plan, ctx));
+    }
+
+    /** The work of an operation that a restart interrupted, from the request it recorded (its id resolved). */
+    public OperationRegistry.Task resume(TrainEffectApproximatorRequest r, VectorBuilder builder) {
+        return ctx -> prepare(r, builder).run(ctx);
     }
 
     /** One measured direction. */
@@ -185,12 +200,16 @@ public final class ApproximatorTrainer {
             t.setDaemon(true);
             return t;
         });
+        // a restarted operation keeps the baseline and the directions it had measured (its work directory)
+        MeasuredDirections checkpoint = ctx.workDirectory().map(MeasuredDirections::new).orElse(null);
+        Map<Integer, Measured> earlier = checkpoint == null ? Map.of() : checkpoint.load();
         AtomicLong calibrationNanos = new AtomicLong(), generationNanos = new AtomicLong(), sequences = new AtomicLong(), tokens = new AtomicLong();
         try {
             // baseline: unsteered generations
             ctx.progress(0.02, "generating the unsteered baseline");
             List<Future<float[]>> baseFutures = new ArrayList<>();
-            for (int k = 0; k < p.baselineSamples(); k++) {
+            float[] savedBaseline = checkpoint == null ? null : checkpoint.baseline().orElse(null);
+            for (int k = 0; savedBaseline == null && k < p.baselineSamples(); k++) {
                 int sample = k;
                 baseFutures.add(pool.submit(() -> {
                     List<Prompt> seqs = new ArrayList<>();
@@ -205,14 +224,19 @@ public final class ApproximatorTrainer {
             }
             List<float[]> baseMeans = new ArrayList<>();
             for (Future<float[]> f : baseFutures) baseMeans.add(await(f, ctx));
-            float[] baseline = Vec.mean(baseMeans);
+            float[] baseline = savedBaseline != null ? savedBaseline : Vec.mean(baseMeans);
+            if (checkpoint != null && savedBaseline == null) checkpoint.saveBaseline(baseline);
 
             // steered: one task per direction
-            AtomicInteger done = new AtomicInteger();
+            AtomicInteger done = new AtomicInteger(earlier.size());
             AtomicInteger skipped = new AtomicInteger();
             List<Future<Measured>> futures = new ArrayList<>();
             for (int i = 0; i < specs.size(); i++) {
                 int index = i;
+                if (earlier.containsKey(index)) {
+                    futures.add(java.util.concurrent.CompletableFuture.completedFuture(earlier.get(index)));
+                    continue;
+                }
                 futures.add(pool.submit(() -> {
                     if (ctx.isCancelled()) return null;
                     float[] v;
@@ -241,10 +265,12 @@ public final class ApproximatorTrainer {
                     generationNanos.addAndGet(System.nanoTime() - t1);
                     sequences.addAndGet(seqs.size());
                     tokens.addAndGet(toks);
+                    Measured result = new Measured(index, v, mean, scale, toks);
+                    if (checkpoint != null) checkpoint.save(result);
                     int n = done.incrementAndGet();
                     ctx.update(0.05 + 0.85 * n / specs.size(), "measured " + n + " of " + specs.size() + " directions",
                             Map.of("directions_done", (double) n, "last_scale", scale));
-                    return new Measured(index, v, mean, scale, toks);
+                    return result;
                 }));
             }
             List<Measured> measured = new ArrayList<>();
@@ -330,7 +356,8 @@ public final class ApproximatorTrainer {
             registry.save(info, new ApproximatorRegistry.Weights(d, m, fit.w(), fit.b()),
                     new ApproximatorRegistry.TrainingData(xs, ys, scales, n), p.request().getOverwrite());
             ctx.update(1.0, "done", Map.of("held_out_r2", metrics.getHeldOutR2(), "held_out_cosine", metrics.getHeldOutCosine(),
-                    "directions", (double) n, "skipped_directions", (double) skipped.get()));
+                    "directions", (double) n, "skipped_directions", (double) skipped.get(),
+                    "resumed_directions", (double) earlier.size()));
             return info;
         } finally {
             pool.shutdownNow();

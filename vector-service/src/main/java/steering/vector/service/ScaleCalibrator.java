@@ -3,6 +3,7 @@ package steering.vector.service;
 import com.google.protobuf.Timestamp;
 import io.grpc.Status;
 import steering.common.grpc.Errors;
+import steering.common.grpc.Pacer;
 import steering.common.ops.OperationContext;
 import steering.common.ops.OperationRegistry;
 import steering.common.tensor.TensorCodec;
@@ -28,6 +29,7 @@ import java.util.concurrent.Future;
  * log-prob under steering, or the target SAE features on the generations re-read unsteered.
  */
 public final class ScaleCalibrator {
+    static final java.time.Duration BUSY_WAIT = java.time.Duration.ofMinutes(10);
     static final List<String> DEFAULT_PROMPTS = List.of("Once upon a time", "I think", "The weather today");
 
     private final ModelClient model;
@@ -92,6 +94,7 @@ public final class ScaleCalibrator {
                 kind = ScaleCalibration.Behaviour.TARGET_TEXT;
                 targetTexts = r.getTargetText().getTextsList();
                 if (targetTexts.isEmpty()) throw Errors.invalid("target_text.texts", "at least one text is required");
+                if (targetTexts.size() > 64) throw Errors.invalid("target_text.texts", targetTexts.size() + " texts is outside [1, 64]");
                 for (int i = 0; i < targetTexts.size(); i++) {
                     if (targetTexts.get(i).isEmpty()) throw Errors.invalid("target_text.texts[" + i + "]", "is empty");
                 }
@@ -143,7 +146,8 @@ public final class ScaleCalibrator {
                             .setSampling(SamplingParams.newBuilder().setTemperature(p.temperature()).setTopP(0.95f)
                                     .setSeed(seed).setMaxTokens(p.maxTokens()).setIgnoreEos(true));
                     if (scale != 0) b.addInterventions(Interventions.of(p.vector(), scale, p.fromIndex().get(prompt)));
-                    return model.generate(b.build()).ids();
+                    // the pool keeps within model-service's batch; a queue full of other clients' work is waited out
+                    return Pacer.retryingWhenBusy(() -> model.generate(b.build()), BUSY_WAIT).ids();
                 }));
             }
             futures.add(row);
@@ -196,8 +200,9 @@ public final class ScaleCalibrator {
         for (int pi = 0; pi < gens.size(); pi++) {
             for (int[] g : gens.get(pi)) {
                 if (g.length == 0) continue;
-                ScoreResponse r = model.score(ScoreRequest.newBuilder().setPrompt(ModelClient.tokens(p.promptIds().get(pi)))
-                        .setContinuationTokens(TokenIds.newBuilder().addAllIds(java.util.Arrays.stream(g).boxed().toList())).build());
+                ScoreRequest score = ScoreRequest.newBuilder().setPrompt(ModelClient.tokens(p.promptIds().get(pi)))
+                        .setContinuationTokens(TokenIds.newBuilder().addAllIds(java.util.Arrays.stream(g).boxed().toList())).build();
+                ScoreResponse r = Pacer.retryingWhenBusy(() -> model.score(score), BUSY_WAIT);
                 total += r.getTotalLogprob();
                 count += r.getLogprobsCount();
             }
@@ -213,7 +218,7 @@ public final class ScaleCalibrator {
                 for (String t : p.targetTexts()) {
                     ScoreRequest.Builder b = ScoreRequest.newBuilder().setPrompt(p.prompts().get(pi)).setContinuationText(t);
                     if (scale != 0) b.addInterventions(Interventions.of(p.vector(), scale, p.fromIndex().get(pi)));
-                    ScoreResponse r = model.score(b.build());
+                    ScoreResponse r = Pacer.retryingWhenBusy(() -> model.score(b.build()), BUSY_WAIT);
                     total += r.getTotalLogprob();
                     count += r.getLogprobsCount();
                 }

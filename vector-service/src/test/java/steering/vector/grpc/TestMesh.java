@@ -6,6 +6,7 @@ import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import steering.common.ops.OperationRegistry;
+import steering.common.ops.OperationStore;
 import steering.model.engine.GenerationEngine;
 import steering.model.grpc.ModelServiceImpl;
 import steering.model.loader.LoadedModel;
@@ -82,31 +83,43 @@ public final class TestMesh {
 
     /** A mesh over another model, keeping its SAEs, vectors and approximators in {@code dir}. */
     public TestMesh(Path modelPath, int maxContext, int maxBatch, Path dir, boolean deleteOnClose) throws Exception {
+        this(modelPath, maxContext, maxBatch, dir, deleteOnClose, new int[3], 1, false);
+    }
+
+    /**
+     * @param ports      model-, sae- and vector-service's ports (0: any free one)
+     * @param running    operations each service runs at once
+     * @param persistent the operation registries keep their records in {@code dir}/operations (restart tests)
+     */
+    public TestMesh(Path modelPath, int maxContext, int maxBatch, Path dir, boolean deleteOnClose, int[] ports, int running,
+                    boolean persistent) throws Exception {
         System.setProperty("ai.djl.offline", "true");
         this.dir = dir;
         this.deleteOnClose = deleteOnClose;
         manager = NDManager.newBaseManager();
         model = ModelLoader.load(modelPath, manager, maxContext);
         engine = new GenerationEngine(model, maxBatch, 256);
-        modelServer = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+        modelServer = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", ports[0]))
                 .addService(new ModelServiceImpl(engine, maxContext)).build().start();
         modelAddress = "127.0.0.1:" + modelServer.getPort();
 
         saeModelClient = new steering.sae.model.ModelClient(modelAddress, 120);
         saeStore = new SaeStore(dir.resolve("saes"), 4);
-        saeOps = new OperationRegistry(1, 4, Duration.ofHours(1), 100);
+        saeOps = persistent ? new OperationRegistry(running, 4, Duration.ofHours(1), 100, new OperationStore(dir.resolve("operations/sae")))
+                : new OperationRegistry(running, 4, Duration.ofHours(1), 100);
         CorpusReader corpus = new CorpusReader(shared().resolve("data"), ReadableRoots.anywhere());
-        saeServer = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).maxInboundMessageSize(64 << 20)
+        saeServer = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", ports[1])).maxInboundMessageSize(64 << 20)
                 .addService(new SaeServiceImpl(saeStore, saeModelClient, corpus, saeOps, ReadableRoots.anywhere(), 8192))
                 .build().start();
         saeAddress = "127.0.0.1:" + saeServer.getPort();
 
         vectors = new VectorRegistry(dir.resolve("vectors"));
         approximators = new ApproximatorRegistry(dir.resolve("effect-approximators"));
-        vectorOps = new OperationRegistry(1, 4, Duration.ofHours(1), 100);
+        vectorOps = persistent ? new OperationRegistry(running, 4, Duration.ofHours(1), 100, new OperationStore(dir.resolve("operations/vector")))
+                : new OperationRegistry(running, 4, Duration.ofHours(1), 100);
         modelClient = new ModelClient(modelAddress, 120);
         saeClient = new SaeClient(saeAddress, 120);
-        vectorServer = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).maxInboundMessageSize(64 << 20)
+        vectorServer = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", ports[2])).maxInboundMessageSize(64 << 20)
                 .addService(new VectorServiceImpl(vectors, approximators, modelClient, saeClient,
                         new Datasets(shared().resolve("data")), vectorOps))
                 .build().start();
