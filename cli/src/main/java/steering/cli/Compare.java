@@ -25,8 +25,7 @@ class Compare implements Callable<Integer> {
         ManagedChannel model = target.channel();
         ManagedChannel gw = gateway.channel();
         try {
-            if (!contrast.enabled()) throw new CommandLine.ParameterException(new CommandLine(this), "give --positive (and --negative) texts");
-            Intervention v = contrast.intervention(target.model(model));
+            Intervention v = contrast.required(this, target.model(model));
             CompareRequest.Builder req = CompareRequest.newBuilder().setPrompt(Prompts.of(prompt, chat))
                     .setSampling(sampling.params()).setSamples(samples)
                     .addConfigs(SteeringConfig.newBuilder().setLabel("unsteered"));

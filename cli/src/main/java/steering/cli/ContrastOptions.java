@@ -19,6 +19,12 @@ class ContrastOptions {
         return positive != null && !positive.isEmpty();
     }
 
+    /** The contrast vector for a command that cannot run without one (a usage error names the missing option). */
+    Intervention required(Object command, ModelServiceGrpc.ModelServiceBlockingStub stub) {
+        if (!enabled()) throw new CommandLine.ParameterException(new CommandLine(command), "give --positive (and --negative) texts");
+        return intervention(stub);
+    }
+
     Intervention intervention(ModelServiceGrpc.ModelServiceBlockingStub stub) {
         float[] pos = mean(stub, positive);
         float[] neg = negative == null || negative.isEmpty() ? new float[pos.length] : mean(stub, negative);

@@ -26,8 +26,7 @@ class Evaluate implements Callable<Integer> {
         ManagedChannel model = target.channel();
         ManagedChannel gw = gateway.channel();
         try {
-            if (!contrast.enabled()) throw new CommandLine.ParameterException(new CommandLine(this), "give --positive (and --negative) texts");
-            Intervention v = contrast.intervention(target.model(model));
+            Intervention v = contrast.required(this, target.model(model));
             var stub = gateway.stub(gw, target.deadlineSeconds);
             Operation op = stub.startEvaluate(EvaluateRequest.newBuilder()
                     .setPrompt(Prompt.newBuilder().setText(prompt)).setCriterion(criterion).setSamples(samples)
