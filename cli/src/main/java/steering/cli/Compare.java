@@ -1,6 +1,5 @@
 package steering.cli;
 
-import io.grpc.ManagedChannel;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -22,10 +21,7 @@ class Compare implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        ManagedChannel model = target.channel();
-        ManagedChannel gw = gateway.channel();
-        try {
-            Intervention v = contrast.required(this, target.model(model));
+        return gateway.withContrastVector(target, contrast, this, (v, gw) -> {
             CompareRequest.Builder req = CompareRequest.newBuilder().setPrompt(Prompts.of(prompt, chat))
                     .setSampling(sampling.params()).setSamples(samples)
                     .addConfigs(SteeringConfig.newBuilder().setLabel("unsteered"));
@@ -37,9 +33,6 @@ class Compare implements Callable<Integer> {
                 System.out.printf("[%-10s seed %d] %s%s%n", g.getLabel(), g.getSeed(), prompt, g.getText().replace('\n', ' '));
             }
             return 0;
-        } finally {
-            model.shutdownNow();
-            gw.shutdownNow();
-        }
+        });
     }
 }

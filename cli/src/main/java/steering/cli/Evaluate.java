@@ -1,6 +1,5 @@
 package steering.cli;
 
-import io.grpc.ManagedChannel;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -23,10 +22,7 @@ class Evaluate implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        ManagedChannel model = target.channel();
-        ManagedChannel gw = gateway.channel();
-        try {
-            Intervention v = contrast.required(this, target.model(model));
+        return gateway.withContrastVector(target, contrast, this, (v, gw) -> {
             var stub = gateway.stub(gw, target.deadlineSeconds);
             Operation op = stub.startEvaluate(EvaluateRequest.newBuilder()
                     .setPrompt(Prompt.newBuilder().setText(prompt)).setCriterion(criterion).setSamples(samples)
@@ -50,9 +46,6 @@ class Evaluate implements Callable<Integer> {
             BestScale best = result.getBest(0);
             System.out.printf("%nbest scale %.2f (behaviour x coherence %.3f)%n", best.getScale(), best.getProduct());
             return 0;
-        } finally {
-            model.shutdownNow();
-            gw.shutdownNow();
-        }
+        });
     }
 }

@@ -21,6 +21,23 @@ class GatewayTarget {
         return Target.Tls.channels().channel(gateway, 64 << 20);
     }
 
+    /** A command's body that sends a contrast vector to the gateway. */
+    interface ContrastBody {
+        int run(Intervention vector, ManagedChannel gateway) throws Exception;
+    }
+
+    /** Builds the command's (required) contrast vector through model-service, then runs {@code body} on a gateway channel. */
+    int withContrastVector(Target target, ContrastOptions contrast, Object command, ContrastBody body) throws Exception {
+        ManagedChannel model = target.channel();
+        ManagedChannel gw = channel();
+        try {
+            return body.run(contrast.required(command, target.model(model)), gw);
+        } finally {
+            model.shutdownNow();
+            gw.shutdownNow();
+        }
+    }
+
     SteeringGrpc.SteeringBlockingStub stub(ManagedChannel ch, long deadlineSeconds) {
         SteeringGrpc.SteeringBlockingStub stub = SteeringGrpc.newBlockingStub(ch).withDeadlineAfter(deadlineSeconds, TimeUnit.SECONDS);
         if (apiKey == null || apiKey.isBlank()) return stub;

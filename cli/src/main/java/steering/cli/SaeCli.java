@@ -109,9 +109,7 @@ public final class SaeCli {
                 .setContextSize(intOpt("context-size", 0)).setTopContexts(intOpt("top-contexts", 0))
                 .setOverwrite(Boolean.parseBoolean(opt("overwrite", "false")));
         if (opts.containsKey("lr")) b.setLearningRate(Double.parseDouble(opt("lr", "0")));
-        if (opts.containsKey("spliced-windows")) b.setSplicedLossWindows(intOpt("spliced-windows", 16));
-        if (opts.containsKey("seed")) b.setSeed(Long.parseLong(opt("seed", "0")));
-        corpus().forEach(b::addCorpus);
+        shared(b::setSplicedLossWindows, b::setSeed, b::addCorpus);
 
         Operation last = follow(sae, () -> sae.withDeadlineAfter(120, TimeUnit.SECONDS).startTrainSae(b.build()));
         if (failed(last, "training")) return 1;
@@ -129,9 +127,7 @@ public final class SaeCli {
         EvaluateSaeRequest.Builder b = EvaluateSaeRequest.newBuilder().setSaeId(opt("id", ""))
                 .setMaxTokens(Long.parseLong(opt("max-tokens", "0"))).setPositionsPerWindow(intOpt("positions", 0))
                 .setContextSize(intOpt("context-size", 0));
-        if (opts.containsKey("spliced-windows")) b.setSplicedLossWindows(intOpt("spliced-windows", 32));
-        if (opts.containsKey("seed")) b.setSeed(Long.parseLong(opt("seed", "0")));
-        corpus().forEach(b::addCorpus);
+        shared(b::setSplicedLossWindows, b::setSeed, b::addCorpus);
         Operation last = follow(sae, () -> sae.withDeadlineAfter(120, TimeUnit.SECONDS).startEvaluateSae(b.build()));
         if (failed(last, "evaluation")) return 1;
         SaeTrainingMetrics m = last.getResult().unpack(SaeTrainingMetrics.class);
@@ -143,6 +139,14 @@ public final class SaeCli {
         if (last.getState() == OperationState.OPERATION_STATE_SUCCEEDED) return false;
         System.err.println(what + " ended " + last.getState() + ": " + last.getError().getMessage());
         return true;
+    }
+
+    /** The options train and evaluate share: --spliced-windows and --seed when given, and the corpus. */
+    private void shared(java.util.function.IntConsumer splicedWindows, java.util.function.LongConsumer seed,
+                        java.util.function.Consumer<CorpusSource> corpus) {
+        if (opts.containsKey("spliced-windows")) splicedWindows.accept(intOpt("spliced-windows", 0));
+        if (opts.containsKey("seed")) seed.accept(Long.parseLong(opt("seed", "0")));
+        corpus().forEach(corpus);
     }
 
     /** The --dataset and --file options as corpus sources, each capped at --max-docs documents. */
