@@ -3,8 +3,8 @@
 
 Each fixture is a small SAE written in one public on-disk format, plus inputs and the feature activations and
 reconstructions that an independent NumPy implementation of that format's semantics computes for them
-(SAELens `encode`/`decode`, Gemma Scope JumpReLU, EleutherAI sparsify TopK; see
-../shared/docs/steering-methods.md section 6). The Java loaders and encoder are checked against these numbers.
+(SAELens `encode`/`decode`, Gemma Scope JumpReLU, EleutherAI sparsify TopK; see docs/sae-service.md,
+"Formats and arithmetic"). The Java loaders and encoder are checked against these numbers.
 
 Usage (needs numpy only; safetensors files are written by hand, the format is simple):
 

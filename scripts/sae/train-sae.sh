@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Trains an SAE on a real model end to end: starts model-service (the model) and sae-service on free loopback
-# ports, runs TrainSae through the sae-service CLI (progress on stderr, final figures + top contexts as JSON on
+# ports, runs TrainSae through `steer sae` (cli/, progress on stderr, final figures + top contexts as JSON on
 # stdout and in the report file), then stops both services.
 #
 #   scripts/sae/train-sae.sh [--model PATH] [--report FILE] [-- [train|evaluate] CLI options]
@@ -15,7 +15,7 @@
 # of the two services; by default one PyTorch thread each: on a small shared machine PyTorch's spin-waiting worker
 # threads collapse under contention -- SmolLM2 capture measured 29 tokens/s with the default 2+2 threads against
 # 189 tokens/s with 1+1 on the same busy 2-core host).
-# Builds the jars first when they are missing (mvn install -DskipTests for proto, common, model-service, sae-service).
+# Builds the jars first when they are missing (mvn install -DskipTests for proto, common, model-service, sae-service, cli).
 set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -44,15 +44,17 @@ mkdir -p "$(dirname "$report")"
 
 ms_app="$repo/model-service/target/quarkus-app"
 sae_app="$repo/sae-service/target/quarkus-app"
-if [ ! -f "$ms_app/quarkus-run.jar" ] || [ ! -f "$sae_app/quarkus-run.jar" ]; then
-  echo "building model-service and sae-service ..." >&2
-  (cd "$repo" && mvn -B -q install -DskipTests -pl proto,common,model-service,sae-service) >&2
+steer_jar="$repo/cli/target/steer.jar"
+if [ ! -f "$ms_app/quarkus-run.jar" ] || [ ! -f "$sae_app/quarkus-run.jar" ] || [ ! -f "$steer_jar" ]; then
+  echo "building model-service, sae-service and steer ..." >&2
+  (cd "$repo" && mvn -B -q install -DskipTests -pl proto,common,model-service,sae-service,cli) >&2
 fi
 
 logs="$(mktemp -d "${TMPDIR:-/tmp}/sae-train.XXXXXX")"
 # run from copies, so that rebuilding the modules meanwhile does not pull jars from under the running services
 cp -r "$ms_app" "$logs/model-service" && ms_app="$logs/model-service"
 cp -r "$sae_app" "$logs/sae-service" && sae_app="$logs/sae-service"
+cp "$steer_jar" "$logs/steer.jar" && steer_jar="$logs/steer.jar"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 ms_port="$(free_port)"; ms_http="$(free_port)"; sae_port="$(free_port)"; sae_http="$(free_port)"
@@ -61,7 +63,7 @@ one_thread="-Dai.djl.pytorch.num_threads=1 -Dai.djl.pytorch.num_interop_threads=
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$logs/model-service" "$logs/sae-service"
+  rm -rf "$logs/model-service" "$logs/sae-service" "$logs/steer.jar"
 }
 trap cleanup EXIT
 
@@ -75,7 +77,6 @@ STEERING_MODEL_SERVICE_ADDRESS="127.0.0.1:$ms_port" SAE_SERVICE_PORT="$sae_port"
   java ${SAE_JAVA_OPTS:--Xmx6g $one_thread} -Dai.djl.offline=true -jar "$sae_app/quarkus-run.jar" >"$logs/sae-service.log" 2>&1 &
 pids+=($!)
 
-cp="$sae_app/app/*:$sae_app/lib/main/*:$sae_app/lib/boot/*"
 start=$(date +%s)
-java -cp "$cp" steering.sae.cli.SaeCli "$command" --sae-service "127.0.0.1:$sae_port" --report "$report" "$@"
+java -jar "$steer_jar" sae "$command" --sae-service "127.0.0.1:$sae_port" --report "$report" "$@"
 echo "wall time $(( $(date +%s) - start )) s; report in $report" >&2

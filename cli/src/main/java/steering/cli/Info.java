@@ -1,6 +1,5 @@
 package steering.cli;
 
-import io.grpc.ManagedChannel;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import steering.v1.*;
@@ -13,16 +12,13 @@ class Info implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        ManagedChannel ch = target.channel();
-        try {
+        return target.withChannel(ch -> {
             ModelInfo info = target.model(ch).getModelInfo(GetModelInfoRequest.getDefaultInstance());
             System.out.printf("%s  %s  layers=%d d_model=%d heads=%d/%d vocab=%d context=%d weights=%s/%s chat=%s%n",
                     info.getModelId(), info.getArchitecture(), info.getNLayers(), info.getDModel(), info.getNHeads(),
                     info.getNKvHeads(), info.getVocabSize(), info.getContextLength(), info.getSourceFormat(),
                     info.getWeightsType(), info.getHasChatTemplate());
             return 0;
-        } finally {
-            ch.shutdownNow();
-        }
+        });
     }
 }

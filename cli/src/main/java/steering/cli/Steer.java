@@ -17,7 +17,7 @@ import java.util.concurrent.TimeUnit;
 /** steer: talk to the steering mesh from a terminal. One class per subcommand; shared options in Target, GatewayTarget, SamplingOptions, ContrastOptions. */
 @Command(name = "steer", mixinStandardHelpOptions = true, version = "steer 0.1.0",
         description = "Steered generation and steering vectors over gRPC.",
-        subcommands = {Info.class, Wait.class, Generate.class, Compare.class, Evaluate.class, Demo.class, Build.class, Vectors.class, Saes.class, ReproduceFgaa.class})
+        subcommands = {Info.class, Wait.class, Generate.class, Compare.class, Evaluate.class, Demo.class, Build.class, Vectors.class, Saes.class, SaeCommand.class, ReproduceFgaa.class})
 public final class Steer {
 
     public static void main(String[] args) {

@@ -53,6 +53,21 @@ class Target {
         return Tls.channels().channel(modelService, 64 << 20);
     }
 
+    /** A command's body that needs only model-service's channel. */
+    interface ChannelBody {
+        int run(ManagedChannel ch) throws Exception;
+    }
+
+    /** Runs {@code body} on a fresh channel to model-service and closes it afterwards; the body's exit code. */
+    int withChannel(ChannelBody body) throws Exception {
+        ManagedChannel ch = channel();
+        try {
+            return body.run(ch);
+        } finally {
+            ch.shutdownNow();
+        }
+    }
+
     ModelServiceGrpc.ModelServiceBlockingStub model(ManagedChannel ch) {
         return ModelServiceGrpc.newBlockingStub(ch).withDeadlineAfter(deadlineSeconds, TimeUnit.SECONDS);
     }

@@ -1,9 +1,7 @@
 package steering.cli;
 
-import io.grpc.ManagedChannel;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import steering.v1.*;
 
 import java.util.concurrent.Callable;
 
@@ -13,12 +11,9 @@ class Wait implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        ManagedChannel ch = target.channel();
-        try {
+        return target.withChannel(ch -> {
             Steer.waitUntilServing(ch);
             return 0;
-        } finally {
-            ch.shutdownNow();
-        }
+        });
     }
 }

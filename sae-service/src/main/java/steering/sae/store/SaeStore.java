@@ -11,7 +11,6 @@ import steering.sae.core.SaeLoaders;
 import steering.sae.core.SaeWeights;
 import steering.sae.stats.FeatureStatsData;
 import steering.sae.stats.FeatureStatsIO;
-import steering.v1.SaeSourceFormat;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -320,11 +319,6 @@ public final class SaeStore implements AutoCloseable {
         try (Stream<Path> s = Files.walk(p)) {
             for (Path x : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(x);
         }
-    }
-
-    /** Reads an SAE in a public format from a path (used by imports). */
-    public static SaeFiles readForeign(Path path, SaeSourceFormat format) throws IOException {
-        return SaeLoaders.load(path, format);
     }
 
     @Override

@@ -69,10 +69,4 @@ public final class Caa {
         int at = text.lastIndexOf(marker);
         return at < 0 ? -1 : at + marker.length();
     }
-
-    /** Resolves a negative read position against a sequence length; -1 when it falls outside. */
-    public static int resolvePosition(int position, int length) {
-        int p = position < 0 ? length + position : position;
-        return p < 0 || p >= length ? -1 : p;
-    }
 }

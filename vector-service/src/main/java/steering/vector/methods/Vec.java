@@ -72,21 +72,6 @@ public final class Vec {
         return out;
     }
 
-    /** The mean of the rows of a row-major [rows, d] matrix. */
-    public static float[] meanRows(float[] m, int rows, int d) {
-        if (rows <= 0) throw new IllegalArgumentException("no rows to average");
-        double[] acc = new double[d];
-        for (int r = 0; r < rows; r++) for (int i = 0; i < d; i++) acc[i] += m[r * d + i];
-        float[] out = new float[d];
-        for (int i = 0; i < d; i++) out[i] = (float) (acc[i] / rows);
-        return out;
-    }
-
-    public static boolean allFinite(float[] a) {
-        for (float v : a) if (!Float.isFinite(v)) return false;
-        return true;
-    }
-
     /** A vector that cannot be normalised because it is zero. */
     public static final class ZeroVectorException extends IllegalArgumentException {
         public ZeroVectorException(String message) {

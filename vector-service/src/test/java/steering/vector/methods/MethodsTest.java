@@ -43,9 +43,6 @@ class MethodsTest {
         assertEquals(12, Caa.markerEnd("ab\nResponse:", "\nResponse:"));
         assertEquals(19, Caa.markerEnd("x [/INST] y [/INST] z", "[/INST]"));
         assertEquals(-1, Caa.markerEnd("nothing here", "[/INST]"));
-        assertEquals(2, Caa.resolvePosition(-2, 4));
-        assertEquals(-1, Caa.resolvePosition(-5, 4));
-        assertEquals(3, Caa.resolvePosition(3, 4));
     }
 
     @Test

@@ -1,4 +1,4 @@
-package steering.sae.cli;
+package steering.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -9,7 +9,6 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import steering.v1.*;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -19,7 +18,8 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A small command-line client of sae-service (plain grpc-java, no framework):
+ * sae-service's training tool, {@code steer sae COMMAND [options]} (also runnable as this main class; options are
+ * parsed here rather than by picocli so that scripts/sae/train-sae.sh can pass them through unchanged):
  * <pre>
  *   train    --hook blocks.15.hook_resid_post --dataset tinystories-1000 [--dataset ...] [--max-docs N] [--id ID]
  *            [--d-sae N | --expansion N] [--k N] [--max-tokens N] [--epochs N] [--steps N] [--batch-size N]
@@ -60,16 +60,21 @@ public final class SaeCli {
     }
 
     public static void main(String[] args) throws Exception {
+        System.exit(run(args));
+    }
+
+    /** Runs one command ({@code args[0]}) with its options; the exit code. Also reached as {@code steer sae ...}. */
+    static int run(String[] args) throws Exception {
         if (args.length == 0 || args[0].equals("--help")) {
-            System.err.println("usage: SaeCli train|list|stats|search [options]  (see the class comment or docs/sae-service.md)");
-            System.exit(2);
+            System.err.println("usage: steer sae train|evaluate|list|stats|search [options]  (see the class comment or docs/sae-service.md)");
+            return 2;
         }
         SaeCli cli = new SaeCli(args, 1);
         String address = cli.opt("sae-service", "127.0.0.1:50052");
         ManagedChannel ch = steering.common.grpc.ChannelFactory.fromEnv().channel(address, 256 << 20); // STEERING_TLS_* for TLS
         try {
             SaeServiceGrpc.SaeServiceBlockingStub sae = SaeServiceGrpc.newBlockingStub(ch);
-            int code = switch (args[0]) {
+            return switch (args[0]) {
                 case "train" -> cli.train(sae);
                 case "evaluate" -> cli.evaluate(sae);
                 case "list" -> {
@@ -86,10 +91,9 @@ public final class SaeCli {
                     yield 2;
                 }
             };
-            System.exit(code);
         } catch (StatusRuntimeException e) {
             System.err.println("error: " + e.getStatus().getCode() + ": " + e.getStatus().getDescription());
-            System.exit(1);
+            return 1;
         } finally {
             ch.shutdownNow();
         }
@@ -105,17 +109,10 @@ public final class SaeCli {
                 .setContextSize(intOpt("context-size", 0)).setTopContexts(intOpt("top-contexts", 0))
                 .setOverwrite(Boolean.parseBoolean(opt("overwrite", "false")));
         if (opts.containsKey("lr")) b.setLearningRate(Double.parseDouble(opt("lr", "0")));
-        if (opts.containsKey("spliced-windows")) b.setSplicedLossWindows(intOpt("spliced-windows", 16));
-        if (opts.containsKey("seed")) b.setSeed(Long.parseLong(opt("seed", "0")));
-        int maxDocs = intOpt("max-docs", 0);
-        for (String d : opts.getOrDefault("dataset", List.of())) b.addCorpus(CorpusSource.newBuilder().setDataset(d).setMaxDocuments(maxDocs));
-        for (String p : opts.getOrDefault("file", List.of())) b.addCorpus(CorpusSource.newBuilder().setPath(Path.of(p).toAbsolutePath().toString()).setMaxDocuments(maxDocs));
+        shared(b::setSplicedLossWindows, b::setSeed, b::addCorpus);
 
         Operation last = follow(sae, () -> sae.withDeadlineAfter(120, TimeUnit.SECONDS).startTrainSae(b.build()));
-        if (last.getState() != OperationState.OPERATION_STATE_SUCCEEDED) {
-            System.err.println("training ended " + last.getState() + ": " + last.getError().getMessage());
-            return 1;
-        }
+        if (failed(last, "training")) return 1;
         TrainSaeResult result = last.getResult().unpack(TrainSaeResult.class);
         ObjectNode report = JSON.createObjectNode();
         report.set("sae", JSON.readTree(JsonFormat.printer().preservingProtoFieldNames().print(result.getSae())));
@@ -123,31 +120,49 @@ public final class SaeCli {
         int show = intOpt("show-features", 4);
         if (show > 0) report.set("features", topFeatures(sae, result.getSae().getId(), show));
         String text = JSON.writerWithDefaultPrettyPrinter().writeValueAsString(report);
-        System.out.println(text);
-        String file = opt("report", null);
-        if (file != null) Files.writeString(Path.of(file), text + "\n");
-        return 0;
+        return report(text);
     }
 
     private int evaluate(SaeServiceGrpc.SaeServiceBlockingStub sae) throws Exception {
         EvaluateSaeRequest.Builder b = EvaluateSaeRequest.newBuilder().setSaeId(opt("id", ""))
                 .setMaxTokens(Long.parseLong(opt("max-tokens", "0"))).setPositionsPerWindow(intOpt("positions", 0))
                 .setContextSize(intOpt("context-size", 0));
-        if (opts.containsKey("spliced-windows")) b.setSplicedLossWindows(intOpt("spliced-windows", 32));
-        if (opts.containsKey("seed")) b.setSeed(Long.parseLong(opt("seed", "0")));
-        int maxDocs = intOpt("max-docs", 0);
-        for (String d : opts.getOrDefault("dataset", List.of())) b.addCorpus(CorpusSource.newBuilder().setDataset(d).setMaxDocuments(maxDocs));
-        for (String p : opts.getOrDefault("file", List.of())) b.addCorpus(CorpusSource.newBuilder().setPath(Path.of(p).toAbsolutePath().toString()).setMaxDocuments(maxDocs));
+        shared(b::setSplicedLossWindows, b::setSeed, b::addCorpus);
         Operation last = follow(sae, () -> sae.withDeadlineAfter(120, TimeUnit.SECONDS).startEvaluateSae(b.build()));
-        if (last.getState() != OperationState.OPERATION_STATE_SUCCEEDED) {
-            System.err.println("evaluation ended " + last.getState() + ": " + last.getError().getMessage());
-            return 1;
-        }
+        if (failed(last, "evaluation")) return 1;
         SaeTrainingMetrics m = last.getResult().unpack(SaeTrainingMetrics.class);
         String text = JsonFormat.printer().preservingProtoFieldNames().includingDefaultValueFields().print(m);
+        return report(text);
+    }
+
+    private static boolean failed(Operation last, String what) {
+        if (last.getState() == OperationState.OPERATION_STATE_SUCCEEDED) return false;
+        System.err.println(what + " ended " + last.getState() + ": " + last.getError().getMessage());
+        return true;
+    }
+
+    /** The options train and evaluate share: --spliced-windows and --seed when given, and the corpus. */
+    private void shared(java.util.function.IntConsumer splicedWindows, java.util.function.LongConsumer seed,
+                        java.util.function.Consumer<CorpusSource> corpus) {
+        if (opts.containsKey("spliced-windows")) splicedWindows.accept(intOpt("spliced-windows", 0));
+        if (opts.containsKey("seed")) seed.accept(Long.parseLong(opt("seed", "0")));
+        corpus().forEach(corpus);
+    }
+
+    /** The --dataset and --file options as corpus sources, each capped at --max-docs documents. */
+    private List<CorpusSource> corpus() {
+        int maxDocs = intOpt("max-docs", 0);
+        List<CorpusSource> out = new ArrayList<>();
+        for (String d : opts.getOrDefault("dataset", List.of())) out.add(CorpusSource.newBuilder().setDataset(d).setMaxDocuments(maxDocs).build());
+        for (String p : opts.getOrDefault("file", List.of())) out.add(CorpusSource.newBuilder().setPath(Path.of(p).toAbsolutePath().toString()).setMaxDocuments(maxDocs).build());
+        return out;
+    }
+
+    /** Prints the final figures and, with --report, writes them to that file too. */
+    private int report(String text) throws java.io.IOException {
         System.out.println(text);
         String file = opt("report", null);
-        if (file != null) Files.writeString(Path.of(file), text + "\n");
+        if (file != null) steering.common.io.AtomicFiles.writeString(Path.of(file), text + "\n");
         return 0;
     }
 
