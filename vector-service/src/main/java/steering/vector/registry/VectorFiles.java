@@ -168,8 +168,13 @@ public final class VectorFiles {
 
     private static <T> T withTempFile(String suffix, FileJob<T> job) throws IOException {
         Path dir = Files.createTempDirectory("vector-file");
+        Path file = dir.resolve("v" + suffix);
         try {
-            return job.run(dir.resolve("v" + suffix));
+            return job.run(file);
+        } catch (IOException e) {
+            // the readers name the file they read; the caller sent bytes, and this server's paths are not its business
+            String message = String.valueOf(e.getMessage()).replace(file.toString(), "the file").replace(dir.toString(), "the file");
+            throw new IOException(message, e);
         } finally {
             ArtifactStore.deleteTree(dir);
         }

@@ -170,5 +170,22 @@ class ExportImportLoopbackTest {
         assertStatus(Status.Code.INVALID_ARGUMENT, () -> importFile("junk", ImportFileRecipe.newBuilder().setData(ByteString.copyFromUtf8("not a vector file"))),
                 "file.format");
         assertStatus(Status.Code.INVALID_ARGUMENT, () -> importFile("empty", ImportFileRecipe.newBuilder()), "file.data");
+        // a truncated file's error names the field, not a temporary path of the server
+        byte[] gguf = Files.readAllBytes(m0());
+        for (VectorFileFormat format : new VectorFileFormat[]{VectorFileFormat.VECTOR_FILE_FORMAT_GGUF, VectorFileFormat.VECTOR_FILE_FORMAT_SAFETENSORS}) {
+            io.grpc.StatusRuntimeException e = assertStatus(Status.Code.INVALID_ARGUMENT, () -> importFile("cut", ImportFileRecipe.newBuilder()
+                    .setData(ByteString.copyFrom(gguf, 0, 40)).setFormat(format)), "file.data");
+            String d = e.getStatus().getDescription();
+            assertFalse(d.contains("vector-file") || d.contains(System.getProperty("java.io.tmpdir")), d);
+        }
+    }
+
+    /** Some GGUF file's bytes (a control vector with one direction). */
+    private Path m0() throws Exception {
+        GgufWriter cv = new GgufWriter().put("general.architecture", "controlvector");
+        cv.addTensor("direction.1", new long[]{64}, new float[64]);
+        Path p = dir.resolve("cut.gguf");
+        cv.write(p);
+        return p;
     }
 }
