@@ -8,7 +8,7 @@ import steering.model.loader.LoadedModel;
 import steering.model.loader.ModelLoader;
 import steering.model.runtime.ComputeSettings;
 import steering.model.runtime.ForwardStep;
-import steering.model.runtime.HookPoint;
+import steering.common.steer.HookPoint;
 import steering.model.runtime.Intervention;
 
 import java.nio.file.Files;

@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDManager;
 import steering.model.loader.LoadedModel;
 import steering.model.loader.ModelLoader;
 import steering.model.runtime.ComputeSettings;
-import steering.model.runtime.HookPoint;
+import steering.common.steer.HookPoint;
 import steering.model.runtime.Intervention;
 import steering.model.runtime.VectorGradients;
 

@@ -3,7 +3,7 @@ package steering.bench;
 import steering.model.engine.GenerationEngine;
 import steering.model.loader.LoadedModel;
 import steering.model.runtime.ForwardStep;
-import steering.model.runtime.HookPoint;
+import steering.common.steer.HookPoint;
 import steering.model.runtime.Intervention;
 
 import java.util.ArrayList;

@@ -1,6 +1,6 @@
 package steering.model.engine;
 
-import steering.model.runtime.HookPoint;
+import steering.common.steer.HookPoint;
 import steering.model.runtime.Intervention;
 
 /**

@@ -4,7 +4,7 @@ import steering.model.loader.LoadedModel;
 import steering.model.runtime.DecoderTransformer;
 import steering.model.runtime.ForwardResult;
 import steering.model.runtime.ForwardStep;
-import steering.model.runtime.HookPoint;
+import steering.common.steer.HookPoint;
 import steering.model.runtime.Intervention;
 import steering.model.runtime.KvCache;
 import steering.model.runtime.ModelConfig;

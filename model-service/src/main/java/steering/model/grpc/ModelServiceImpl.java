@@ -17,7 +17,7 @@ import steering.model.engine.TokenLogprobs;
 import steering.model.loader.LoadedModel;
 import steering.model.runtime.ForwardResult;
 import steering.model.runtime.ForwardStep;
-import steering.model.runtime.HookPoint;
+import steering.common.steer.HookPoint;
 import steering.model.runtime.Intervention;
 import steering.model.runtime.ModelConfig;
 import steering.model.runtime.VectorGradients;

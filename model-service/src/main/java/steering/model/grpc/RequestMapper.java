@@ -4,7 +4,8 @@ import steering.common.grpc.Errors;
 import steering.common.tensor.TensorCodec;
 import steering.model.engine.Conditional;
 import steering.model.loader.LoadedModel;
-import steering.model.runtime.HookPoint;
+import steering.common.steer.HookPoint;
+import steering.common.steer.VectorShape;
 import steering.model.runtime.Intervention;
 import steering.model.runtime.ModelConfig;
 import steering.model.tokenizer.ChatTemplate;
@@ -257,17 +258,11 @@ final class RequestMapper {
             return projection(w, field, hook, v, shape, policy, index);
         }
         int rows;
-        if (shape.size() == 1 && shape.get(0) == cfg.dModel()) {
-            rows = 1;
-        } else if (shape.size() == 2 && shape.get(1) == cfg.dModel() && shape.get(0) >= 1) {
-            rows = (int) (long) shape.get(0);
-            if (rows > 1 && policy != Intervention.Policy.PROMPT_FRONT) {
-                throw Errors.invalid(field + ".vector", "shape " + shape + " has several rows, which only PROMPT_FRONT uses; "
-                        + "other policies take shape [" + cfg.dModel() + "]");
-            }
-        } else {
-            throw Errors.invalid(field + ".vector", "shape " + shape + " does not fit d_model " + cfg.dModel()
-                    + ": expected [" + cfg.dModel() + "] or [n, " + cfg.dModel() + "]");
+        try {
+            rows = VectorShape.rows(shape, cfg.dModel(), "d_model");
+            VectorShape.requireOneRowUnlessPromptFront(shape, rows, policy == Intervention.Policy.PROMPT_FRONT, cfg.dModel());
+        } catch (IllegalArgumentException e) {
+            throw Errors.invalid(field + ".vector", e.getMessage());
         }
         double scale = w.hasScale() ? w.getScale() : 1.0;
         if (!Double.isFinite(scale) || Math.abs(scale) > 1e6) {

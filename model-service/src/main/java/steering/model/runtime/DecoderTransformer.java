@@ -1,5 +1,7 @@
 package steering.model.runtime;
 
+import steering.common.steer.HookPoint;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;

@@ -1,5 +1,7 @@
 package steering.model.runtime;
 
+import steering.common.steer.HookPoint;
+
 /**
  * A write hook at {@code hook}, for the positions the policy selects. With u the unit direction (or the orthonormal
  * rows U for ABLATE) and h the residual there:

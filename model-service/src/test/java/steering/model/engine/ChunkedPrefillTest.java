@@ -7,7 +7,7 @@ import org.junit.jupiter.api.Test;
 import steering.model.TestModels;
 import steering.model.loader.LoadedModel;
 import steering.model.loader.ModelLoader;
-import steering.model.runtime.HookPoint;
+import steering.common.steer.HookPoint;
 import steering.model.runtime.Intervention;
 
 import java.util.ArrayList;

@@ -6,7 +6,7 @@ import steering.model.TestModels;
 import steering.model.loader.LoadedModel;
 import steering.model.loader.ModelLoader;
 import steering.model.runtime.ForwardStep;
-import steering.model.runtime.HookPoint;
+import steering.common.steer.HookPoint;
 
 import java.util.List;
 import java.util.Set;

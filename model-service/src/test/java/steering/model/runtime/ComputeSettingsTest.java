@@ -1,5 +1,7 @@
 package steering.model.runtime;
 
+import steering.common.steer.HookPoint;
+
 import ai.djl.ndarray.types.DataType;
 import org.junit.jupiter.api.Test;
 

@@ -1,5 +1,7 @@
 package steering.model.runtime;
 
+import steering.common.steer.HookPoint;
+
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;

@@ -1,5 +1,7 @@
 package steering.model.runtime;
 
+import steering.common.steer.HookPoint;
+
 import ai.djl.ndarray.NDManager;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

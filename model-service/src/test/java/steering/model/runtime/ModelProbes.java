@@ -1,5 +1,7 @@
 package steering.model.runtime;
 
+import steering.common.steer.HookPoint;
+
 import ai.djl.ndarray.NDManager;
 import steering.model.engine.Sampler;
 import steering.model.loader.LoadedModel;

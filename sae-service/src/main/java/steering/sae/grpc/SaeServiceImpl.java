@@ -1,5 +1,8 @@
 package steering.sae.grpc;
 
+import steering.common.steer.HookPoint;
+import steering.common.steer.VectorShape;
+
 import io.smallrye.common.annotation.Blocking;
 import io.grpc.BindableService;
 import io.grpc.ServerServiceDefinition;
@@ -38,7 +41,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Pattern;
 
 /**
  * The gRPC face of sae-service: validates requests (INVALID_ARGUMENT naming the field and the allowed range,
@@ -58,7 +60,6 @@ public class SaeServiceImpl implements SaeServiceGrpc.AsyncService, BindableServ
 
     static final long MAX_RESPONSE_BYTES = 64L << 20;
     static final int MAX_PROMPTS = 64;
-    private static final Pattern HOOK = Pattern.compile("blocks\\.(\\d+)\\.hook_resid_(pre|mid|post)");
 
     private final SaeStore store;
     private final ModelClient model;
@@ -129,8 +130,8 @@ public class SaeServiceImpl implements SaeServiceGrpc.AsyncService, BindableServ
             Path path = Path.of(request.getPath()).toAbsolutePath().normalize();
             if (!roots.allows(path)) throw Errors.invalid("path", "'" + request.getPath() + "' is outside the readable roots " + roots);
             String hook = request.getHook().getName();
-            if (!hook.isEmpty() && !HOOK.matcher(hook).matches()) {
-                throw Errors.invalid("hook.name", "'" + hook + "' is not a hook name (blocks.{L}.hook_resid_pre|hook_resid_mid|hook_resid_post)");
+            if (!hook.isEmpty() && !HookPoint.isName(hook)) {
+                throw Errors.invalid("hook.name", "'" + hook + "' is not a hook name (" + HookPoint.GRAMMAR + ")");
             }
             if (request.getFormat() == SaeSourceFormat.UNRECOGNIZED) throw Errors.invalid("format", "unknown format value");
             SaeFiles files;
@@ -269,12 +270,7 @@ public class SaeServiceImpl implements SaeServiceGrpc.AsyncService, BindableServ
                 } catch (IllegalArgumentException | ArithmeticException e) {
                     throw Errors.invalid(field + ".activations", e.getMessage());
                 }
-                List<Long> shape = t.getShapeList();
-                int rows;
-                if (shape.size() == 1 && shape.get(0) == d) rows = 1;
-                else if (shape.size() == 2 && shape.get(1) == d && shape.get(0) >= 1) rows = (int) (long) shape.get(0);
-                else throw Errors.invalid(field + ".activations", "shape " + shape + " does not fit the SAE's d_in " + d
-                            + ": expected [" + d + "] or [n, " + d + "] with n in [1, " + maxRows + "]");
+                int rows = shapeRows(t, d, "the SAE's d_in", field + ".activations");
                 if (rows > maxRows) throw Errors.invalid(field + ".activations", rows + " rows is outside [1, " + maxRows + "]; use EncodeStream for more");
                 checkFinite(x, field + ".activations");
                 return new Rows(x, rows, List.of(), List.<int[]>of(new int[]{0, rows}));
@@ -346,6 +342,15 @@ public class SaeServiceImpl implements SaeServiceGrpc.AsyncService, BindableServ
         return hook;
     }
 
+    /** Rows of a [width] or [n, width] tensor (n unbounded here; callers check their row limit and say why). */
+    private static int shapeRows(Tensor t, int width, String what, String field) {
+        try {
+            return VectorShape.rows(t.getShapeList(), width, what);
+        } catch (IllegalArgumentException e) {
+            throw Errors.invalid(field, e.getMessage());
+        }
+    }
+
     private static void checkFinite(float[] x, String field) {
         for (int i = 0; i < x.length; i++) {
             if (!Float.isFinite(x[i])) throw Errors.invalid(field, "element " + i + " is " + x[i] + "; values must be finite");
@@ -369,10 +374,7 @@ public class SaeServiceImpl implements SaeServiceGrpc.AsyncService, BindableServ
                         } catch (IllegalArgumentException | ArithmeticException e) {
                             throw Errors.invalid("dense", e.getMessage());
                         }
-                        List<Long> shape = t.getShapeList();
-                        if (shape.size() == 1 && shape.get(0) == m) rows = 1;
-                        else if (shape.size() == 2 && shape.get(1) == m && shape.get(0) >= 1) rows = (int) (long) shape.get(0);
-                        else throw Errors.invalid("dense", "shape " + shape + " does not fit the SAE's d_sae " + m + ": expected [" + m + "] or [n, " + m + "]");
+                        rows = shapeRows(t, m, "the SAE's d_sae", "dense");
                         checkFinite(f, "dense");
                     }
                     case SPARSE -> {

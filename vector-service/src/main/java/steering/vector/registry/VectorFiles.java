@@ -1,5 +1,7 @@
 package steering.vector.registry;
 
+import steering.common.steer.HookPoint;
+
 import com.google.protobuf.InvalidProtocolBufferException;
 import steering.common.gguf.GgufFile;
 import steering.common.gguf.GgufTensorInfo;
@@ -30,7 +32,6 @@ import java.util.regex.Pattern;
  */
 public final class VectorFiles {
     public static final String SAFETENSORS_FORMAT = "steering-mesh.vector.v1";
-    private static final Pattern HOOK = Pattern.compile("blocks\\.(\\d+)\\.hook_resid_(pre|mid|post)");
     private static final Pattern DIRECTION = Pattern.compile("direction\\.(\\d+)");
 
     private VectorFiles() {}
@@ -105,13 +106,12 @@ public final class VectorFiles {
      * @throws IllegalArgumentException with the reason when llama.cpp cannot express the hook
      */
     public static int ggufLayerOf(String hook, int nLayers) {
-        Matcher m = HOOK.matcher(hook);
-        if (!m.matches()) throw new IllegalArgumentException("'" + hook + "' is not a residual hook name");
-        int block = Integer.parseInt(m.group(1));
-        int n = switch (m.group(2)) {
-            case "post" -> block;
-            case "pre" -> block - 1;
-            default -> throw new IllegalArgumentException(hook + ": llama.cpp control vectors add to block outputs only "
+        HookPoint h = HookPoint.parse(hook);
+        int block = h.layer();
+        int n = switch (h.site()) {
+            case POST -> block;
+            case PRE -> block - 1;
+            case MID -> throw new IllegalArgumentException(hook + ": llama.cpp control vectors add to block outputs only "
                     + "(hook_resid_post, or the next block's hook_resid_pre), not after attention");
         };
         if (n < 1) throw new IllegalArgumentException(hook + ": llama.cpp has no control-vector slot for the output of "

@@ -1,5 +1,7 @@
 package steering.vector.service;
 
+import steering.common.steer.VectorShape;
+
 import steering.common.grpc.Errors;
 import steering.v1.*;
 import steering.vector.mesh.ModelClient;
@@ -83,15 +85,12 @@ record RecipeInputs(ModelClient model, SaeClient sae, ApproximatorRegistry appro
     static long[] checkShape(List<Long> shape, float[] data, ModelInfo info, PositionPolicy policy, String field) {
         int d = info.getDModel();
         long[] s;
-        if (shape.size() == 1 && shape.get(0) == d) s = new long[]{d};
-        else if (shape.size() == 2 && shape.get(1) == d && shape.get(0) >= 1 && shape.get(0) <= info.getMaxRequestTokens()) {
-            if (shape.get(0) > 1 && policy != PositionPolicy.PROMPT_FRONT) {
-                throw Errors.invalid(field, "shape " + shape + " has several rows, which only PROMPT_FRONT uses; other policies take [" + d + "]");
-            }
-            s = new long[]{shape.get(0), d};
-        } else {
-            throw Errors.invalid(field, "shape " + shape + " does not fit d_model " + d + ": expected [" + d + "] or [n, " + d
-                    + "] with n in [1, " + info.getMaxRequestTokens() + "]");
+        try {
+            int rows = VectorShape.rows(shape, d, "d_model", info.getMaxRequestTokens());
+            VectorShape.requireOneRowUnlessPromptFront(shape, rows, policy == PositionPolicy.PROMPT_FRONT, d);
+            s = shape.size() == 1 ? new long[]{d} : new long[]{rows, d};
+        } catch (IllegalArgumentException e) {
+            throw Errors.invalid(field, e.getMessage());
         }
         for (int i = 0; i < data.length; i++) {
             if (!Float.isFinite(data[i])) throw Errors.invalid(field, "element " + i + " is " + data[i] + "; values must be finite");
