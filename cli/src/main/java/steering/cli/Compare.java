@@ -1,5 +1,7 @@
 package steering.cli;
 
+import steering.common.client.ModelClient;
+
 import io.grpc.ManagedChannel;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -23,7 +25,7 @@ class Compare implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        ManagedChannel model = target.channel();
+        ModelClient model = target.client();
         ManagedChannel gw = gateway.channel();
         try {
             if (!steering.enabled()) throw new CommandLine.ParameterException(new CommandLine(this), "give --positive (and --negative) texts, or --sae and --feature");
@@ -40,7 +42,7 @@ class Compare implements Callable<Integer> {
             }
             return 0;
         } finally {
-            model.shutdownNow();
+            model.close();
             gw.shutdownNow();
         }
     }

@@ -1,6 +1,7 @@
 package steering.cli;
 
-import io.grpc.ManagedChannel;
+import steering.common.client.ModelClient;
+
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -23,10 +24,10 @@ class Demo implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        ManagedChannel ch = target.channel();
+        ModelClient ch = target.client();
         try {
             var stub = target.model(ch);
-            Steer.waitUntilServing(ch);
+            Steer.waitUntilServing(ch.channel());
             ModelInfo info = stub.getModelInfo(GetModelInfoRequest.getDefaultInstance());
             int l = layer >= 0 ? layer : info.getNLayers() / 3;
             ContrastOptions c = new ContrastOptions();
@@ -50,7 +51,7 @@ class Demo implements Callable<Integer> {
             }
             return 0;
         } finally {
-            ch.shutdownNow();
+            ch.close();
         }
     }
 

@@ -1,5 +1,7 @@
 package steering.cli;
 
+import steering.common.client.ModelClient;
+
 import io.grpc.ManagedChannel;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -24,7 +26,7 @@ class Evaluate implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        ManagedChannel model = target.channel();
+        ModelClient model = target.client();
         ManagedChannel gw = gateway.channel();
         try {
             if (!steering.enabled()) throw new CommandLine.ParameterException(new CommandLine(this), "give --positive (and --negative) texts, or --sae and --feature");
@@ -53,7 +55,7 @@ class Evaluate implements Callable<Integer> {
             System.out.printf("%nbest %s %.2f (behaviour x coherence %.3f)%n", steering.magnitudeName(), best.getScale(), best.getProduct());
             return 0;
         } finally {
-            model.shutdownNow();
+            model.close();
             gw.shutdownNow();
         }
     }

@@ -1,5 +1,7 @@
 package steering.cli;
 
+import steering.common.client.ModelClient;
+
 import io.grpc.ManagedChannel;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -22,7 +24,7 @@ class Generate implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        ManagedChannel ch = target.channel();
+        ModelClient ch = target.client();
         ManagedChannel gw = steering.enabled() && steering.needsGateway() ? gateway.channel() : null;
         try {
             var stub = target.model(ch);
@@ -47,7 +49,7 @@ class Generate implements Callable<Integer> {
             System.out.println();
             return 0;
         } finally {
-            ch.shutdownNow();
+            ch.close();
             if (gw != null) gw.shutdownNow();
         }
     }

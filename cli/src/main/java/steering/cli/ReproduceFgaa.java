@@ -1,5 +1,9 @@
 package steering.cli;
 
+import steering.common.client.SaeClient;
+
+import steering.common.client.VectorClient;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -83,12 +87,13 @@ class ReproduceFgaa implements Callable<Integer> {
 
     private void run(JsonNode tasks, Path results) throws Exception {
         ManagedChannel gw = gateway.channel();
-        ManagedChannel vec = channel(vectorService);
-        ManagedChannel sae = channel(saeService);
+        // vector-service and sae-service with the same TLS settings (STEERING_TLS_*) as the gateway's
+        VectorClient vec = new VectorClient(vectorService, Target.Tls.channels(), deadlineSeconds);
+        SaeClient sae = new SaeClient(saeService, Target.Tls.channels(), deadlineSeconds);
         try {
             var steering = gateway.stub(gw, deadlineSeconds);
-            var vectors = VectorServiceGrpc.newBlockingStub(vec).withDeadlineAfter(deadlineSeconds, TimeUnit.SECONDS);
-            var saes = SaeServiceGrpc.newBlockingStub(sae).withDeadlineAfter(deadlineSeconds, TimeUnit.SECONDS);
+            var vectors = vec.blocking().withDeadlineAfter(deadlineSeconds, TimeUnit.SECONDS);
+            var saes = sae.blocking().withDeadlineAfter(deadlineSeconds, TimeUnit.SECONDS);
             ModelInfo model = steering.getModelInfo(GetModelInfoRequest.getDefaultInstance());
 
             List<JsonNode> todo = new ArrayList<>();
@@ -132,8 +137,8 @@ class ReproduceFgaa implements Callable<Integer> {
             }
         } finally {
             gw.shutdownNow();
-            vec.shutdownNow();
-            sae.shutdownNow();
+            vec.close();
+            sae.close();
         }
     }
 
@@ -320,10 +325,5 @@ class ReproduceFgaa implements Callable<Integer> {
 
     private static ObjectNode proto(Message m) throws IOException {
         return (ObjectNode) JSON.readTree(JsonFormat.printer().alwaysPrintFieldsWithNoPresence().preservingProtoFieldNames().print(m));
-    }
-
-    /** vector-service and sae-service channels, with the same TLS settings (STEERING_TLS_*) as the gateway's */
-    private static ManagedChannel channel(String target) {
-        return Target.Tls.channels().channel(target, 64 << 20);
     }
 }

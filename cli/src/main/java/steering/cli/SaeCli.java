@@ -1,10 +1,11 @@
 package steering.cli;
 
+import steering.common.client.SaeClient;
+
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.google.protobuf.util.JsonFormat;
-import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import steering.v1.*;
@@ -71,9 +72,9 @@ public final class SaeCli {
         }
         SaeCli cli = new SaeCli(args, 1);
         String address = cli.opt("sae-service", "127.0.0.1:50052");
-        ManagedChannel ch = steering.common.grpc.ChannelFactory.fromEnv().channel(address, 256 << 20); // STEERING_TLS_* for TLS
+        SaeClient client = new SaeClient(address, steering.common.grpc.ChannelFactory.fromEnv(), 600); // STEERING_TLS_* for TLS
         try {
-            SaeServiceGrpc.SaeServiceBlockingStub sae = SaeServiceGrpc.newBlockingStub(ch);
+            SaeServiceGrpc.SaeServiceBlockingStub sae = client.blocking();
             return switch (args[0]) {
                 case "train" -> cli.train(sae);
                 case "evaluate" -> cli.evaluate(sae);
@@ -95,7 +96,7 @@ public final class SaeCli {
             System.err.println("error: " + e.getStatus().getCode() + ": " + e.getStatus().getDescription());
             return 1;
         } finally {
-            ch.shutdownNow();
+            client.close();
         }
     }
 

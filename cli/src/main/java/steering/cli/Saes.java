@@ -1,6 +1,7 @@
 package steering.cli;
 
-import io.grpc.ManagedChannel;
+import steering.common.client.SaeClient;
+
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import steering.v1.*;
@@ -14,17 +15,14 @@ class Saes implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        ManagedChannel ch = Target.Tls.channels().channel(saeService, 64 << 20);
-        try {
-            ListSaesResponse r = SaeServiceGrpc.newBlockingStub(ch).withDeadlineAfter(60, TimeUnit.SECONDS).listSaes(ListSaesRequest.getDefaultInstance());
+        try (SaeClient sae = new SaeClient(saeService, Target.Tls.channels(), 60)) {
+            ListSaesResponse r = sae.blocking().withDeadlineAfter(60, TimeUnit.SECONDS).listSaes(ListSaesRequest.getDefaultInstance());
             for (SaeInfo s : r.getSaesList()) {
                 System.out.printf("%s  %s at %s, d_sae %d, k %d%s%n", s.getId(), s.getModelId(), s.getHook().getName(), s.getDSae(), s.getK(),
                         s.hasTrainingMetrics() ? String.format(", variance explained %.3f", s.getTrainingMetrics().getVarianceExplained()) : "");
             }
             if (r.getSaesCount() == 0) System.err.println("no SAEs");
             return 0;
-        } finally {
-            ch.shutdownNow();
         }
     }
 }

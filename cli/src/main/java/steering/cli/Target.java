@@ -1,7 +1,7 @@
 package steering.cli;
 
-import io.grpc.ManagedChannel;
 import picocli.CommandLine.Option;
+import steering.common.client.ModelClient;
 import steering.common.grpc.ChannelFactory;
 import steering.common.grpc.MeshTls;
 import steering.v1.*;
@@ -49,26 +49,25 @@ class Target {
         Tls.key = v;
     }
 
-    ManagedChannel channel() {
-        return Tls.channels().channel(modelService, 64 << 20);
+    /** model-service's client on a channel of its own (plaintext or TLS per the options); the caller closes it. */
+    ModelClient client() {
+        return new ModelClient(modelService, Tls.channels(), deadlineSeconds);
     }
 
-    /** A command's body that needs only model-service's channel. */
-    interface ChannelBody {
-        int run(ManagedChannel ch) throws Exception;
+    /** A command's body that needs only model-service. */
+    interface ModelBody {
+        int run(ModelClient model) throws Exception;
     }
 
-    /** Runs {@code body} on a fresh channel to model-service and closes it afterwards; the body's exit code. */
-    int withChannel(ChannelBody body) throws Exception {
-        ManagedChannel ch = channel();
-        try {
-            return body.run(ch);
-        } finally {
-            ch.shutdownNow();
+    /** Runs {@code body} with a fresh client of model-service and closes it afterwards; the body's exit code. */
+    int withChannel(ModelBody body) throws Exception {
+        try (ModelClient model = client()) {
+            return body.run(model);
         }
     }
 
-    ModelServiceGrpc.ModelServiceBlockingStub model(ManagedChannel ch) {
-        return ModelServiceGrpc.newBlockingStub(ch).withDeadlineAfter(deadlineSeconds, TimeUnit.SECONDS);
+    /** A raw stub with the command's deadline (the commands print model-service's answers as they are). */
+    ModelServiceGrpc.ModelServiceBlockingStub model(ModelClient model) {
+        return model.blocking().withDeadlineAfter(deadlineSeconds, TimeUnit.SECONDS);
     }
 }

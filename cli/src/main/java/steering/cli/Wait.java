@@ -12,7 +12,7 @@ class Wait implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         return target.withChannel(ch -> {
-            Steer.waitUntilServing(ch);
+            Steer.waitUntilServing(ch.channel());
             return 0;
         });
     }

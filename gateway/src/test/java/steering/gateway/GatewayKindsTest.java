@@ -29,8 +29,8 @@ import steering.sae.grpc.SaeServiceImpl;
 import steering.sae.store.SaeStore;
 import steering.v1.*;
 import steering.vector.grpc.VectorServiceImpl;
-import steering.vector.mesh.ModelClient;
-import steering.vector.mesh.SaeClient;
+import steering.common.client.ModelClient;
+import steering.common.client.SaeClient;
 import steering.vector.registry.ApproximatorRegistry;
 import steering.vector.registry.VectorRegistry;
 import steering.vector.service.Datasets;
@@ -71,13 +71,13 @@ class GatewayKindsTest {
         LoadedModel model = ModelLoader.load(shared.resolve("models/stories260K-hf"), manager, 512);
         GenerationEngine engine = new GenerationEngine(model, 8, 64);
         String modelAddress = "127.0.0.1:" + serve(new ModelServiceImpl(engine, 512)).getPort();
-        steering.sae.model.ModelClient saeModel = new steering.sae.model.ModelClient(modelAddress, 120);
+        steering.common.client.ModelClient saeModel = new steering.common.client.ModelClient(modelAddress, steering.common.grpc.ChannelFactory.plaintext(), 120);
         SaeStore store = new SaeStore(dir.resolve("saes"), 2);
         OperationRegistry saeOps = new OperationRegistry(1, 4, Duration.ofMinutes(10), 10);
         String saeAddress = "127.0.0.1:" + serve(new SaeServiceImpl(store, saeModel,
                 new CorpusReader(shared.resolve("data"), ReadableRoots.anywhere()), saeOps, ReadableRoots.anywhere(), 8192)).getPort();
-        ModelClient vModel = new ModelClient(modelAddress, 120);
-        SaeClient vSae = new SaeClient(saeAddress, 120);
+        ModelClient vModel = new ModelClient(modelAddress, steering.common.grpc.ChannelFactory.plaintext(), 120);
+        SaeClient vSae = new SaeClient(saeAddress, steering.common.grpc.ChannelFactory.plaintext(), 120);
         OperationRegistry vecOps = new OperationRegistry(1, 4, Duration.ofMinutes(10), 10);
         String vectorAddress = "127.0.0.1:" + serve(new VectorServiceImpl(new VectorRegistry(dir.resolve("vectors")),
                 new ApproximatorRegistry(dir.resolve("approx")), vModel, vSae, new Datasets(shared.resolve("data")), vecOps)).getPort();

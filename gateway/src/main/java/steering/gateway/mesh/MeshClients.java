@@ -1,22 +1,28 @@
 package steering.gateway.mesh;
 
-import io.grpc.ManagedChannel;
+import steering.common.client.ModelClient;
+import steering.common.client.SaeClient;
+import steering.common.client.ServiceClient;
+import steering.common.client.VectorClient;
 import steering.common.grpc.ChannelFactory;
 import steering.v1.ModelServiceGrpc;
 import steering.v1.SaeServiceGrpc;
 import steering.v1.VectorServiceGrpc;
 
-import java.util.concurrent.TimeUnit;
-
 /**
- * Channels from the gateway to the services it composes. Targets are gRPC target strings ("127.0.0.1:50051",
- * "dns:///model-service:50051"); calls are balanced round-robin over whatever the name resolves to, which is how a
- * headless Kubernetes Service spreads load over pods.
+ * The gateway's clients of the services it composes (the mesh's shared clients, {@code steering.common.client}).
+ * Targets are gRPC target strings ("127.0.0.1:50051", "dns:///model-service:50051"); calls are balanced round-robin
+ * over whatever the name resolves to, which is how a headless Kubernetes Service spreads load over pods. The
+ * gateway relays its dependencies' answers, so it uses their raw stubs; deadlines of the incoming call propagate to
+ * them through gRPC's Context.
  */
 public final class MeshClients implements AutoCloseable {
-    private final ManagedChannel model;
-    private final ManagedChannel vector;
-    private final ManagedChannel sae;
+    /** Per-call deadline of the clients' own typed calls (the gateway's calls set theirs). */
+    private static final long DEADLINE_SECONDS = 600;
+
+    private final ModelClient model;
+    private final VectorClient vector;
+    private final SaeClient sae;
 
     public MeshClients(String modelServiceTarget) {
         this(modelServiceTarget, null);
@@ -38,39 +44,37 @@ public final class MeshClients implements AutoCloseable {
      * @param saeServiceTarget    null or blank: no sae-service (the playground's feature pages are refused)
      */
     public MeshClients(ChannelFactory channels, String modelServiceTarget, String vectorServiceTarget, String saeServiceTarget) {
-        this.model = channels.channel("model-service", modelServiceTarget, 64 << 20);
-        this.vector = optional(channels, "vector-service", vectorServiceTarget);
-        this.sae = optional(channels, "sae-service", saeServiceTarget);
+        this.model = new ModelClient(modelServiceTarget, channels, DEADLINE_SECONDS);
+        this.vector = blank(vectorServiceTarget) ? null : new VectorClient(vectorServiceTarget, channels, DEADLINE_SECONDS);
+        this.sae = blank(saeServiceTarget) ? null : new SaeClient(saeServiceTarget, channels, DEADLINE_SECONDS);
     }
 
-    private static ManagedChannel optional(ChannelFactory channels, String name, String target) {
-        return target == null || target.isBlank() ? null : channels.channel(name, target, 64 << 20);
+    private static boolean blank(String target) {
+        return target == null || target.isBlank();
     }
 
     /** vector-service, or null when the gateway runs without one. */
     public VectorServiceGrpc.VectorServiceBlockingStub vectorBlocking() {
-        return vector == null ? null : VectorServiceGrpc.newBlockingStub(vector);
+        return vector == null ? null : vector.blocking();
     }
 
     /** sae-service, or null when the gateway runs without one. */
     public SaeServiceGrpc.SaeServiceBlockingStub saeBlocking() {
-        return sae == null ? null : SaeServiceGrpc.newBlockingStub(sae);
+        return sae == null ? null : sae.blocking();
     }
 
-    /** Deadlines of the incoming call propagate to this stub's calls through gRPC's Context. */
     public ModelServiceGrpc.ModelServiceStub model() {
-        return ModelServiceGrpc.newStub(model);
+        return model.async();
     }
 
     public ModelServiceGrpc.ModelServiceBlockingStub modelBlocking() {
-        return ModelServiceGrpc.newBlockingStub(model);
+        return model.blocking();
     }
 
     @Override
-    public void close() throws InterruptedException {
-        model.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-        for (ManagedChannel c : new ManagedChannel[] {vector, sae}) {
-            if (c != null) c.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    public void close() {
+        for (ServiceClient c : new ServiceClient[] {model, vector, sae}) {
+            if (c != null) c.close();
         }
     }
 }

@@ -56,14 +56,14 @@ public final class FuzzMeshProcess {
 
         SaeStore saes = new SaeStore(dir.resolve("saes"), 4);
         saes.save(randomSae(64, 128), randomWeights(64, 128), null, true);
-        steering.sae.model.ModelClient saeModel = new steering.sae.model.ModelClient(modelAddress, 60);
+        steering.common.client.ModelClient saeModel = new steering.common.client.ModelClient(modelAddress, steering.common.grpc.ChannelFactory.plaintext(), 60);
         ReadableRoots roots = ReadableRoots.parse(shared + "," + dir);
         serve(Integer.parseInt(args[2]), new SaeServiceImpl(saes, saeModel, new CorpusReader(shared.resolve("data"), roots),
                 new OperationRegistry(1, 4, Duration.ofMinutes(10), 100), roots, 8192));
 
         serve(Integer.parseInt(args[3]), new VectorServiceImpl(new VectorRegistry(dir.resolve("vectors")),
-                new ApproximatorRegistry(dir.resolve("approximators")), new steering.vector.mesh.ModelClient(modelAddress, 60),
-                new steering.vector.mesh.SaeClient("127.0.0.1:" + args[2], 60), new Datasets(shared.resolve("data")),
+                new ApproximatorRegistry(dir.resolve("approximators")), new steering.common.client.ModelClient(modelAddress, steering.common.grpc.ChannelFactory.plaintext(), 60),
+                new steering.common.client.SaeClient("127.0.0.1:" + args[2], steering.common.grpc.ChannelFactory.plaintext(), 60), new Datasets(shared.resolve("data")),
                 new OperationRegistry(1, 4, Duration.ofMinutes(10), 100)));
 
         EmbeddingJudge judge = new EmbeddingJudge();

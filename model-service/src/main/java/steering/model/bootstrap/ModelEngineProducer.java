@@ -1,7 +1,8 @@
 package steering.model.bootstrap;
 
+import steering.common.quarkus.ServiceHosting;
+
 import ai.djl.ndarray.NDManager;
-import grpc.health.v1.HealthOuterClass.HealthCheckResponse.ServingStatus;
 import io.quarkus.grpc.runtime.health.GrpcHealthStorage;
 import io.quarkus.runtime.Quarkus;
 import io.quarkus.runtime.ShutdownEvent;
@@ -69,8 +70,7 @@ public class ModelEngineProducer {
         if (System.getProperty("ai.djl.offline") == null && System.getenv("DJL_OFFLINE") == null) {
             System.setProperty("ai.djl.offline", "true");
         }
-        health.setStatus(GrpcHealthStorage.DEFAULT_SERVICE_NAME, ServingStatus.NOT_SERVING);
-        health.setStatus("steering.v1.ModelService", ServingStatus.NOT_SERVING);
+        ServiceHosting.notServing(health, "steering.v1.ModelService");
         Thread loader = new Thread(this::load, "model-loader");
         loader.setDaemon(true);
         loader.start();
@@ -88,12 +88,11 @@ public class ModelEngineProducer {
                     model.config().modelId(), model.config().architecture(), model.config().nLayers(),
                     model.config().dModel(), modelPath, (System.nanoTime() - start) / 1e9, compute.describe(),
                     model.transformer().weightBytes() / 1e6);
-            health.setStatus(GrpcHealthStorage.DEFAULT_SERVICE_NAME, ServingStatus.SERVING);
-            health.setStatus("steering.v1.ModelService", ServingStatus.SERVING);
+            ServiceHosting.serving(health, "steering.v1.ModelService");
         } catch (Throwable t) {
             // say so and stop: a service that stays up without a model only makes its callers wait for it
             LOG.errorf(t, "could not load the model from %s; exiting", modelPath);
-            health.setStatus(GrpcHealthStorage.DEFAULT_SERVICE_NAME, ServingStatus.NOT_SERVING);
+            ServiceHosting.notServing(health, "steering.v1.ModelService");
             Quarkus.asyncExit(1);
         }
     }

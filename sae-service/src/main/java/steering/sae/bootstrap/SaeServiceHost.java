@@ -1,6 +1,5 @@
 package steering.sae.bootstrap;
 
-import grpc.health.v1.HealthOuterClass.HealthCheckResponse.ServingStatus;
 import io.quarkus.grpc.runtime.health.GrpcHealthStorage;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -12,16 +11,15 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 import steering.common.grpc.ChannelFactory;
 import steering.common.ops.OperationRegistry;
-import steering.common.ops.OperationStore;
+import steering.common.quarkus.ServiceHosting;
+import static steering.common.quarkus.ServiceHosting.expandHome;
 import steering.sae.corpus.CorpusReader;
 import steering.sae.corpus.ReadableRoots;
-import steering.sae.model.ModelClient;
+import steering.common.client.ModelClient;
 import steering.sae.store.SaeStore;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Path;
-import java.time.Duration;
 
 /**
  * Builds the framework-free parts of sae-service from configuration: the SAE store on the data directory, the
@@ -48,15 +46,6 @@ public class SaeServiceHost {
 
     @ConfigProperty(name = "steering.sae.max-loaded", defaultValue = "4")
     int maxLoaded;
-
-    @ConfigProperty(name = "steering.sae.operations.max-running", defaultValue = "1")
-    int maxRunning;
-
-    @ConfigProperty(name = "steering.sae.operations.max-queued", defaultValue = "8")
-    int maxQueued;
-
-    @ConfigProperty(name = "steering.sae.operations.retention-minutes", defaultValue = "1440")
-    long retentionMinutes;
 
     @ConfigProperty(name = "steering.sae.max-rows", defaultValue = "8192")
     int maxRows;
@@ -92,23 +81,16 @@ public class SaeServiceHost {
         model = new ModelClient(modelAddress, channels, deadlineSeconds);
         roots = ReadableRoots.parse(readableRoots);
         corpus = new CorpusReader(expandHome(corpusDir), roots);
-        operations = new OperationRegistry(maxRunning, maxQueued, Duration.ofMinutes(retentionMinutes), 1000,
-                new OperationStore(expandHome(operationsDir)));
+        operations = ServiceHosting.operations("steering.sae", operationsDir);
         LOG.infof("SAEs in %s; model-service at %s; corpora in %s", store.root(), modelAddress, expandHome(corpusDir));
     }
 
-    static Path expandHome(String p) {
-        String s = p.startsWith("~/") || p.equals("~") ? System.getProperty("user.home") + p.substring(1) : p;
-        return Path.of(s).toAbsolutePath().normalize();
-    }
-
     void onStart(@Observes StartupEvent event) {
-        health.setStatus(GrpcHealthStorage.DEFAULT_SERVICE_NAME, ServingStatus.SERVING);
-        health.setStatus("steering.v1.SaeService", ServingStatus.SERVING);
+        ServiceHosting.serving(health, "steering.v1.SaeService");
     }
 
     void onStop(@Observes ShutdownEvent event) {
-        health.setStatus(GrpcHealthStorage.DEFAULT_SERVICE_NAME, ServingStatus.NOT_SERVING);
+        ServiceHosting.notServing(health, "steering.v1.SaeService");
         operations.close();
         store.close();
         model.close();

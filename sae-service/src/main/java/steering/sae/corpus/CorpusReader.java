@@ -3,7 +3,7 @@ package steering.sae.corpus;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import steering.common.grpc.Errors;
-import steering.sae.model.ModelClient;
+import steering.common.client.ModelClient;
 import steering.v1.CorpusSource;
 import steering.v1.GeneratedText;
 

@@ -1,6 +1,6 @@
 package steering.sae.corpus;
 
-import steering.sae.model.ModelClient;
+import steering.common.client.ModelClient;
 
 import java.util.ArrayList;
 import java.util.List;

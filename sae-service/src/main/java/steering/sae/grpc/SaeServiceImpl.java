@@ -22,7 +22,7 @@ import steering.sae.core.SparseRows;
 import steering.sae.corpus.CorpusReader;
 import steering.sae.corpus.ReadableRoots;
 import steering.sae.corpus.TokenWindows;
-import steering.sae.model.ModelClient;
+import steering.common.client.ModelClient;
 import steering.sae.stats.FeatureStatsComputer;
 import steering.sae.stats.FeatureStatsData;
 import steering.sae.stats.TopContext;
@@ -315,15 +315,8 @@ public class SaeServiceImpl implements SaeServiceGrpc.AsyncService, BindableServ
 
     /** Captures through model-service; its complaints about the prompts name our field (not its "inputs[i]"). */
     private List<ModelClient.Captured> capture(List<Prompt> prompts, String hook, String field) {
-        try {
-            return model.capture(prompts, hook, false);
-        } catch (io.grpc.StatusRuntimeException e) {
-            String d = e.getStatus().getDescription();
-            if (e.getStatus().getCode() != Status.Code.INVALID_ARGUMENT || d == null || !d.startsWith("inputs")) throw e;
-            String renamed = prompts.size() == 1 && field.equals("prompt") ? d.replaceFirst("^inputs\\[0\\]", "prompt")
-                    : d.replaceFirst("^inputs", field);
-            throw Status.INVALID_ARGUMENT.withDescription(renamed).asRuntimeException();
-        }
+        boolean single = prompts.size() == 1 && field.equals("prompt");
+        return model.capturePrompts(prompts, hook, false, single ? i -> field : i -> field + "[" + i + "]");
     }
 
     /** The SAE's hook, checked against the model model-service serves. */

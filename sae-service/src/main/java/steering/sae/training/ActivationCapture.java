@@ -2,7 +2,7 @@ package steering.sae.training;
 
 import steering.common.grpc.Errors;
 import steering.sae.corpus.TokenWindows.Window;
-import steering.sae.model.ModelClient;
+import steering.common.client.ModelClient;
 import steering.v1.Prompt;
 import steering.v1.TokenIds;
 
@@ -42,7 +42,7 @@ public final class ActivationCapture {
                 prompts.add(Prompt.newBuilder().setTokens(t).build());
             }
             // BOS is captured too (position 0) but kept apart: it is the same for every window and an outlier
-            List<ModelClient.Captured> got = model.capture(prompts, hook, false);
+            List<ModelClient.Captured> got = model.capturePerToken(prompts, hook, false);
             for (int i = 0; i < got.size(); i++) {
                 Window w = windows.get(start + i);
                 ModelClient.Captured c = got.get(i);

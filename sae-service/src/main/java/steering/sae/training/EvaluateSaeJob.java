@@ -6,7 +6,7 @@ import steering.common.ops.OperationContext;
 import steering.sae.core.Sae;
 import steering.sae.corpus.CorpusReader;
 import steering.sae.corpus.TokenWindows;
-import steering.sae.model.ModelClient;
+import steering.common.client.ModelClient;
 import steering.sae.store.SaeRecord;
 import steering.sae.store.SaeStore;
 import steering.v1.EvaluateSaeRequest;

@@ -5,7 +5,7 @@ import io.grpc.StatusRuntimeException;
 import steering.common.tensor.TensorCodec;
 import steering.sae.core.Sae;
 import steering.sae.corpus.TokenWindows.Window;
-import steering.sae.model.ModelClient;
+import steering.common.client.ModelClient;
 import steering.v1.HookPoint;
 import steering.v1.Intervention;
 import steering.v1.PositionPolicy;

@@ -9,7 +9,7 @@ import steering.sae.core.SaeConfig;
 import steering.sae.corpus.CorpusReader;
 import steering.sae.corpus.TokenWindows;
 import steering.sae.corpus.TokenWindows.Window;
-import steering.sae.model.ModelClient;
+import steering.common.client.ModelClient;
 import steering.sae.stats.FeatureStatsComputer;
 import steering.sae.stats.FeatureStatsData;
 import steering.sae.store.SaeRecord;

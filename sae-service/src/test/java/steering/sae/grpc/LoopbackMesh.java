@@ -1,5 +1,6 @@
 package steering.sae.grpc;
 
+import steering.common.grpc.ChannelFactory;
 import ai.djl.ndarray.NDManager;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
@@ -12,7 +13,7 @@ import steering.model.loader.LoadedModel;
 import steering.model.loader.ModelLoader;
 import steering.sae.corpus.CorpusReader;
 import steering.sae.corpus.ReadableRoots;
-import steering.sae.model.ModelClient;
+import steering.common.client.ModelClient;
 import steering.sae.store.SaeStore;
 import steering.v1.SaeServiceGrpc;
 
@@ -50,7 +51,7 @@ public final class LoopbackMesh implements AutoCloseable {
         modelServer = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
                 .addService(new ModelServiceImpl(engine, 512)).build().start();
         String address = "127.0.0.1:" + modelServer.getPort();
-        modelClient = new ModelClient(address, 120);
+        modelClient = new ModelClient(address, ChannelFactory.plaintext(), 120);
         store = new SaeStore(dataDir, 4);
         operations = new OperationRegistry(1, 4, Duration.ofHours(1), 100);
         CorpusReader corpus = new CorpusReader(shared().resolve("data"), ReadableRoots.anywhere());

@@ -1,5 +1,6 @@
 package steering.sae.grpc;
 
+import steering.common.grpc.ChannelFactory;
 import ai.djl.ndarray.NDManager;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
@@ -11,7 +12,7 @@ import steering.model.loader.LoadedModel;
 import steering.model.loader.ModelLoader;
 import steering.sae.corpus.CorpusReader;
 import steering.sae.corpus.ReadableRoots;
-import steering.sae.model.ModelClient;
+import steering.common.client.ModelClient;
 import steering.sae.store.SaeStore;
 
 import java.net.InetSocketAddress;
@@ -35,7 +36,7 @@ public final class SaeMeshProcess {
         GenerationEngine engine = new GenerationEngine(model, 4, 64);
         Server modelServer = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", modelPort))
                 .addService(new ModelServiceImpl(engine, 512)).build().start();
-        ModelClient client = new ModelClient("127.0.0.1:" + modelPort, 120);
+        ModelClient client = new ModelClient("127.0.0.1:" + modelPort, ChannelFactory.plaintext(), 120);
         OperationRegistry operations = new OperationRegistry(running, 8, Duration.ofHours(1), 100,
                 new OperationStore(dir.resolve("operations")));
         CorpusReader corpus = new CorpusReader(LoopbackMesh.shared().resolve("data"), ReadableRoots.anywhere());

@@ -9,7 +9,7 @@ import steering.common.tensor.TensorCodec;
 import steering.sae.core.RefMath;
 import steering.sae.core.SaeFiles;
 import steering.sae.core.SaeLoaders;
-import steering.sae.model.ModelClient;
+import steering.common.client.ModelClient;
 import steering.v1.*;
 
 import java.nio.file.Files;
@@ -114,7 +114,7 @@ class TrainSaeLoopbackTest {
     void encodingTextsEqualsEncodingTheCapturedActivationsWithPlainLoops() throws Exception {
         String text = "Tim and his dog went to the big park. They saw a red ball under a tree and played all day.";
         ModelClient model = mesh.modelClient;
-        ModelClient.Captured cap = model.capture(List.of(Prompt.newBuilder().setText(text).build()), HOOK, true).get(0);
+        ModelClient.Captured cap = model.capturePerToken(List.of(Prompt.newBuilder().setText(text).build()), HOOK, true).get(0);
         int rows = cap.positions().length;
         SaeFiles files = SaeLoaders.loadSaeLens(dataDir.resolve("saes/stories"));
         float[] expected = RefMath.encode(files.config(), files.weights(), cap.rows(), rows);
@@ -261,7 +261,7 @@ class TrainSaeLoopbackTest {
         SaeFiles files = SaeLoaders.loadSaeLens(dataDir.resolve("saes/stories"));
         List<float[]> rows = new ArrayList<>();
         for (String t : texts) {
-            ModelClient.Captured c = mesh.modelClient.capture(List.of(Prompt.newBuilder().setText(t).build()), HOOK, true).get(0);
+            ModelClient.Captured c = mesh.modelClient.capturePerToken(List.of(Prompt.newBuilder().setText(t).build()), HOOK, true).get(0);
             for (int r = 0; r < c.positions().length; r++) rows.add(java.util.Arrays.copyOfRange(c.rows(), r * 64, r * 64 + 64));
         }
         int n = rows.size();

@@ -1,6 +1,5 @@
 package steering.vector.bootstrap;
 
-import grpc.health.v1.HealthOuterClass.HealthCheckResponse.ServingStatus;
 import io.quarkus.grpc.runtime.health.GrpcHealthStorage;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -12,17 +11,16 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 import steering.common.grpc.ChannelFactory;
 import steering.common.ops.OperationRegistry;
-import steering.common.ops.OperationStore;
-import steering.vector.mesh.ModelClient;
-import steering.vector.mesh.SaeClient;
+import steering.common.quarkus.ServiceHosting;
+import static steering.common.quarkus.ServiceHosting.expandHome;
+import steering.common.client.ModelClient;
+import steering.common.client.SaeClient;
 import steering.vector.registry.ApproximatorRegistry;
 import steering.vector.registry.VectorRegistry;
 import steering.vector.service.Datasets;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Path;
-import java.time.Duration;
 
 /**
  * Builds the framework-free parts of vector-service from configuration (registries on the data directories,
@@ -52,15 +50,6 @@ public class VectorServiceHost {
     @ConfigProperty(name = "steering.vector.dependency-deadline-seconds", defaultValue = "600")
     long deadlineSeconds;
 
-    @ConfigProperty(name = "steering.vector.operations.max-running", defaultValue = "1")
-    int maxRunning;
-
-    @ConfigProperty(name = "steering.vector.operations.max-queued", defaultValue = "8")
-    int maxQueued;
-
-    @ConfigProperty(name = "steering.vector.operations.retention-minutes", defaultValue = "1440")
-    long retentionMinutes;
-
     @ConfigProperty(name = "steering.vector.operations-dir")
     String operationsDir;
 
@@ -88,24 +77,17 @@ public class VectorServiceHost {
         model = new ModelClient(modelAddress, channels, deadlineSeconds);
         sae = new SaeClient(saeAddress, channels, deadlineSeconds);
         datasets = new Datasets(expandHome(datasetDir));
-        operations = new OperationRegistry(maxRunning, maxQueued, Duration.ofMinutes(retentionMinutes), 1000,
-                new OperationStore(expandHome(operationsDir)));
+        operations = ServiceHosting.operations("steering.vector", operationsDir);
         LOG.infof("vectors in %s, effect approximators in %s; model-service at %s, sae-service at %s; datasets in %s",
                 vectors.root(), approximators.root(), modelAddress, saeAddress, datasets.root());
     }
 
-    static Path expandHome(String p) {
-        String s = p.startsWith("~/") || p.equals("~") ? System.getProperty("user.home") + p.substring(1) : p;
-        return Path.of(s).toAbsolutePath().normalize();
-    }
-
     void onStart(@Observes StartupEvent event) {
-        health.setStatus(GrpcHealthStorage.DEFAULT_SERVICE_NAME, ServingStatus.SERVING);
-        health.setStatus("steering.v1.VectorService", ServingStatus.SERVING);
+        ServiceHosting.serving(health, "steering.v1.VectorService");
     }
 
     void onStop(@Observes ShutdownEvent event) {
-        health.setStatus(GrpcHealthStorage.DEFAULT_SERVICE_NAME, ServingStatus.NOT_SERVING);
+        ServiceHosting.notServing(health, "steering.v1.VectorService");
         operations.close();
         model.close();
         sae.close();

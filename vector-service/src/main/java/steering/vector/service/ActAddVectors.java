@@ -3,19 +3,13 @@ package steering.vector.service;
 import steering.common.grpc.Errors;
 import steering.common.tensor.TensorCodec;
 import steering.v1.*;
-import steering.vector.mesh.ModelClient;
+import steering.common.client.ModelClient;
 import steering.vector.methods.ActAdd;
 
 import java.util.List;
 
 /** ActAdd (Turner et al. 2023): the per-position difference of a prompt pair, PROMPT_FRONT. */
-final class ActAddVectors {
-    private final RecipeInputs in;
-
-    ActAddVectors(RecipeInputs in) {
-        this.in = in;
-    }
-
+record ActAddVectors(RecipeInputs in) {
     SteeringVector.Builder build(ActAddRecipe r, ModelInfo info) {
         String hook = in.model().checkHook(r.getHook(), "actadd.hook.name");
         if (r.getPositive().isEmpty()) throw Errors.invalid("actadd.positive", "a non-empty prompt is required");

@@ -9,13 +9,7 @@ import steering.vector.methods.Vec;
 import java.util.List;
 
 /** CAA as the SAE-TS/FGAA papers' baseline: token-mean of positive minus negative sentences, unit norm, ALL. */
-final class CaaMeanVectors {
-    private final RecipeInputs in;
-
-    CaaMeanVectors(RecipeInputs in) {
-        this.in = in;
-    }
-
+record CaaMeanVectors(RecipeInputs in) {
     SteeringVector.Builder build(CaaMeanRecipe r, ModelInfo info) {
         String hook = in.model().checkHook(r.getHook(), "caa_mean.hook.name");
         List<Prompt> pos = RecipeInputs.texts(r.getPositiveList(), "caa_mean.positive");

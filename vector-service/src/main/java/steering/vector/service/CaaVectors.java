@@ -3,20 +3,14 @@ package steering.vector.service;
 import steering.common.grpc.Errors;
 import steering.common.tensor.TensorCodec;
 import steering.v1.*;
-import steering.vector.mesh.ModelClient;
+import steering.common.client.ModelClient;
 import steering.vector.methods.Caa;
 
 import java.util.ArrayList;
 import java.util.List;
 
 /** CAA (Rimsky et al. 2023): mean difference at the answer letter of A/B questions, FROM_INDEX. */
-final class CaaVectors {
-    private final RecipeInputs in;
-
-    CaaVectors(RecipeInputs in) {
-        this.in = in;
-    }
-
+record CaaVectors(RecipeInputs in) {
     SteeringVector.Builder build(CaaRecipe r, ModelInfo info) {
         String hook = in.model().checkHook(r.getHook(), "caa.hook.name");
         List<AbItem> items = new ArrayList<>(r.getItemsList());

@@ -3,7 +3,7 @@ package steering.vector.service;
 import steering.common.grpc.Errors;
 import steering.common.tensor.TensorCodec;
 import steering.v1.*;
-import steering.vector.mesh.SaeClient;
+import steering.common.client.SaeClient;
 import steering.vector.methods.Fgaa;
 import steering.vector.methods.SaeTs;
 import steering.vector.methods.Vec;
@@ -15,13 +15,7 @@ import java.util.List;
 import java.util.Set;
 
 /** FGAA (Soo et al. 2025): a filtered SAE-space contrast mapped through the effect approximator, ALL. */
-final class FgaaVectors {
-    private final RecipeInputs in;
-
-    FgaaVectors(RecipeInputs in) {
-        this.in = in;
-    }
-
+record FgaaVectors(RecipeInputs in) {
     SteeringVector.Builder build(FgaaRecipe r, ModelInfo info) throws IOException {
         EffectApproximatorInfo a = in.checkedApproximator(r.getApproximatorId(), "fgaa.approximator_id", info);
         String saeId = r.getSaeId().isEmpty() ? a.getSaeId() : r.getSaeId();

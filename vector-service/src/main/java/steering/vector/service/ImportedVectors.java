@@ -10,13 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** A vector file: our safetensors or a llama.cpp / repeng control-vector GGUF. */
-final class ImportedVectors {
-    private final RecipeInputs in;
-
-    ImportedVectors(RecipeInputs in) {
-        this.in = in;
-    }
-
+record ImportedVectors(RecipeInputs in) {
     SteeringVector.Builder build(ImportFileRecipe r, ModelInfo info) throws IOException {
         byte[] bytes = r.getData().toByteArray();
         if (bytes.length == 0) throw Errors.invalid("file.data", "the file is empty");

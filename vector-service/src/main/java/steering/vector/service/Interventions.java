@@ -6,8 +6,8 @@ import steering.v1.Intervention;
 import steering.v1.PositionPolicy;
 import steering.v1.Prompt;
 import steering.v1.SteeringVector;
-import steering.vector.mesh.ModelClient;
-import steering.vector.mesh.SaeClient;
+import steering.common.client.ModelClient;
+import steering.common.client.SaeClient;
 import steering.vector.methods.Caa;
 
 /** Turns a stored vector into the Intervention model-service applies. */

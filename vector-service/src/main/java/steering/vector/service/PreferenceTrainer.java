@@ -4,7 +4,7 @@ import steering.common.grpc.Errors;
 import steering.common.ops.OperationContext;
 import steering.common.tensor.TensorCodec;
 import steering.v1.*;
-import steering.vector.mesh.ModelClient;
+import steering.common.client.ModelClient;
 import steering.vector.methods.Adam;
 import steering.vector.methods.Caa;
 import steering.vector.methods.PreferenceLoss;

@@ -5,13 +5,7 @@ import steering.common.tensor.TensorCodec;
 import steering.v1.*;
 
 /** A vector given as a tensor. */
-final class RawVectors {
-    private final RecipeInputs in;
-
-    RawVectors(RecipeInputs in) {
-        this.in = in;
-    }
-
+record RawVectors(RecipeInputs in) {
     SteeringVector.Builder build(RawVectorRecipe r, ModelInfo info) {
         String hook = in.model().checkHook(r.getHook(), "raw.hook.name");
         if (!r.hasVector()) throw Errors.invalid("raw.vector", "a FLOAT32/FLOAT16/BFLOAT16 tensor of shape [" + info.getDModel() + "] is required");

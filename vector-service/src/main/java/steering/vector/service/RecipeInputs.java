@@ -4,8 +4,8 @@ import steering.common.steer.VectorShape;
 
 import steering.common.grpc.Errors;
 import steering.v1.*;
-import steering.vector.mesh.ModelClient;
-import steering.vector.mesh.SaeClient;
+import steering.common.client.ModelClient;
+import steering.common.client.SaeClient;
 import steering.vector.methods.Vec;
 import steering.vector.registry.ApproximatorRegistry;
 import steering.vector.registry.ArtifactStore;

@@ -3,18 +3,12 @@ package steering.vector.service;
 import steering.common.grpc.Errors;
 import steering.common.tensor.TensorCodec;
 import steering.v1.*;
-import steering.vector.mesh.SaeClient;
+import steering.common.client.SaeClient;
 import steering.vector.methods.SaeDecoder;
 import steering.vector.methods.Vec;
 
 /** SAE decoder steering: a weighted sum of decoder rows, unit norm, ALL. */
-final class SaeDecoderVectors {
-    private final RecipeInputs in;
-
-    SaeDecoderVectors(RecipeInputs in) {
-        this.in = in;
-    }
-
+record SaeDecoderVectors(RecipeInputs in) {
     SteeringVector.Builder build(SaeDecoderRecipe r, ModelInfo info) {
         SaeInfo s = in.checkedSae(r.getSaeId(), "sae_decoder.sae_id", info);
         RecipeInputs.checkFeatures(r.getFeaturesList(), s.getDSae(), "sae_decoder.features");

@@ -10,13 +10,7 @@ import steering.vector.registry.ApproximatorRegistry;
 import java.io.IOException;
 
 /** SAE-TS (Chalnev et al. 2024): a target in SAE space mapped through the effect approximator, ALL. */
-final class SaeTsVectors {
-    private final RecipeInputs in;
-
-    SaeTsVectors(RecipeInputs in) {
-        this.in = in;
-    }
-
+record SaeTsVectors(RecipeInputs in) {
     SteeringVector.Builder build(SaeTsRecipe r, ModelInfo info) throws IOException {
         EffectApproximatorInfo a = in.checkedApproximator(r.getApproximatorId(), "sae_ts.approximator_id", info);
         RecipeInputs.checkFeatures(r.getTargetsList(), a.getDSae(), "sae_ts.targets");

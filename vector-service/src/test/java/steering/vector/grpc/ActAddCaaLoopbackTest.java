@@ -6,7 +6,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import steering.common.tensor.TensorCodec;
 import steering.v1.*;
-import steering.vector.mesh.ModelClient;
+import steering.common.client.ModelClient;
 import steering.vector.methods.Vec;
 
 import java.nio.file.Files;

@@ -1,5 +1,6 @@
 package steering.vector.grpc;
 
+import steering.common.grpc.ChannelFactory;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.Status;
@@ -11,8 +12,8 @@ import org.junit.jupiter.api.io.TempDir;
 import steering.common.ops.OperationRegistry;
 import steering.common.tensor.TensorCodec;
 import steering.v1.*;
-import steering.vector.mesh.ModelClient;
-import steering.vector.mesh.SaeClient;
+import steering.common.client.ModelClient;
+import steering.common.client.SaeClient;
 import steering.vector.registry.ApproximatorRegistry;
 import steering.vector.registry.VectorRegistry;
 import steering.vector.service.Datasets;
@@ -186,8 +187,8 @@ class BadInputLoopbackTest {
         try (ServerSocket s = new ServerSocket(0)) {
             closed = s.getLocalPort();
         }
-        ModelClient deadModel = new ModelClient("127.0.0.1:" + closed, 30);
-        SaeClient deadSae = new SaeClient("127.0.0.1:" + closed, 30);
+        ModelClient deadModel = new ModelClient("127.0.0.1:" + closed, ChannelFactory.plaintext(), 30);
+        SaeClient deadSae = new SaeClient("127.0.0.1:" + closed, ChannelFactory.plaintext(), 30);
         OperationRegistry ops = new OperationRegistry(1, 1, Duration.ofMinutes(1), 10);
         Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
                 .addService(new VectorServiceImpl(new VectorRegistry(dir.resolve("v")), new ApproximatorRegistry(dir.resolve("a")),

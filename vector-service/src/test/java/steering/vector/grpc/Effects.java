@@ -4,7 +4,7 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import org.junit.jupiter.api.function.Executable;
 import steering.v1.*;
-import steering.vector.mesh.ModelClient;
+import steering.common.client.ModelClient;
 import steering.vector.methods.Vec;
 
 import java.util.ArrayList;

@@ -1,5 +1,6 @@
 package steering.vector.grpc;
 
+import steering.common.grpc.ChannelFactory;
 import ai.djl.ndarray.NDManager;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
@@ -16,8 +17,8 @@ import steering.sae.corpus.ReadableRoots;
 import steering.sae.grpc.SaeServiceImpl;
 import steering.sae.store.SaeStore;
 import steering.v1.*;
-import steering.vector.mesh.ModelClient;
-import steering.vector.mesh.SaeClient;
+import steering.common.client.ModelClient;
+import steering.common.client.SaeClient;
 import steering.vector.registry.ApproximatorRegistry;
 import steering.vector.registry.VectorRegistry;
 import steering.vector.service.Datasets;
@@ -51,7 +52,7 @@ public final class TestMesh {
     public final GenerationEngine engine;
     public final Server modelServer;
     public final String modelAddress;
-    final steering.sae.model.ModelClient saeModelClient;
+    final steering.common.client.ModelClient saeModelClient;
     final SaeStore saeStore;
     final OperationRegistry saeOps;
     public final Server saeServer;
@@ -103,7 +104,7 @@ public final class TestMesh {
                 .addService(new ModelServiceImpl(engine, maxContext)).build().start();
         modelAddress = "127.0.0.1:" + modelServer.getPort();
 
-        saeModelClient = new steering.sae.model.ModelClient(modelAddress, 120);
+        saeModelClient = new ModelClient(modelAddress, ChannelFactory.plaintext(), 120);
         saeStore = new SaeStore(dir.resolve("saes"), 4);
         saeOps = persistent ? new OperationRegistry(running, 4, Duration.ofHours(1), 100, new OperationStore(dir.resolve("operations/sae")))
                 : new OperationRegistry(running, 4, Duration.ofHours(1), 100);
@@ -117,8 +118,8 @@ public final class TestMesh {
         approximators = new ApproximatorRegistry(dir.resolve("effect-approximators"));
         vectorOps = persistent ? new OperationRegistry(running, 4, Duration.ofHours(1), 100, new OperationStore(dir.resolve("operations/vector")))
                 : new OperationRegistry(running, 4, Duration.ofHours(1), 100);
-        modelClient = new ModelClient(modelAddress, 120);
-        saeClient = new SaeClient(saeAddress, 120);
+        modelClient = new ModelClient(modelAddress, ChannelFactory.plaintext(), 120);
+        saeClient = new SaeClient(saeAddress, ChannelFactory.plaintext(), 120);
         vectorServer = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", ports[2])).maxInboundMessageSize(64 << 20)
                 .addService(new VectorServiceImpl(vectors, approximators, modelClient, saeClient,
                         new Datasets(shared().resolve("data")), vectorOps))

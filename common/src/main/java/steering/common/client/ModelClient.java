@@ -1,9 +1,9 @@
-package steering.vector.mesh;
+package steering.common.client;
 
-import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import steering.common.grpc.ChannelFactory;
 import steering.common.grpc.Errors;
+import steering.common.steer.HookPoint;
 import steering.common.tensor.TensorCodec;
 import steering.v1.*;
 
@@ -11,9 +11,15 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.function.IntFunction;
+import java.util.function.UnaryOperator;
 
-/** vector-service's client of model-service. */
-public class ModelClient extends Dependency {
+/**
+ * The mesh's client of model-service: model facts, tokenization, activation capture, scoring, gradients and
+ * generation, for sae-service, vector-service, the gateway and {@code steer}. Typed calls map model-service's
+ * failures with {@link ServiceClient#wrap}; {@link #blocking()} and {@link #async()} give raw stubs on the same
+ * channel to callers that relay model-service's answers as they are (the gateway).
+ */
+public class ModelClient extends ServiceClient {
     /** Per-token activations of one input at one hook: rows [positions.length, d_model]. */
     public record Captured(int[] tokenIds, int[] positions, float[] rows) {}
 
@@ -33,21 +39,13 @@ public class ModelClient extends Dependency {
     private volatile ModelInfo info;
     private volatile long infoAt;
 
-    /** Plaintext (tests). */
-    public ModelClient(String address, long deadlineSeconds) {
-        this(address, ChannelFactory.plaintext(), deadlineSeconds);
-    }
-
+    /** @param channels plaintext ({@link ChannelFactory#plaintext()}) or TLS */
     public ModelClient(String address, ChannelFactory channels, long deadlineSeconds) {
         super("model-service", address, channels, deadlineSeconds);
     }
 
-    public ModelClient(String address, ManagedChannel channel, long deadlineSeconds) {
-        super("model-service", address, channel, false, deadlineSeconds);
-    }
-
     private ModelServiceGrpc.ModelServiceBlockingStub stub() {
-        return ModelServiceGrpc.newBlockingStub(channel).withDeadline(deadline()).withMaxInboundMessageSize(256 << 20);
+        return blocking().withDeadline(deadline());
     }
 
     /** The model's facts (cached for 30 s). */
@@ -64,17 +62,19 @@ public class ModelClient extends Dependency {
         return i;
     }
 
-    /** INVALID_ARGUMENT naming {@code field} unless the model exposes {@code hook}; returns the hook. */
-    public String checkHook(HookPoint hook, String field) {
+    /** INVALID_ARGUMENT naming {@code field} unless the model exposes {@code hook}; returns the hook's name. */
+    public String checkHook(steering.v1.HookPoint hook, String field) {
+        return checkHook(hook.getName(), field);
+    }
+
+    /** INVALID_ARGUMENT naming {@code field} unless the model exposes the hook {@code name}; returns it. */
+    public String checkHook(String name, String field) {
         ModelInfo i = info();
-        String name = hook.getName();
         if (name.isEmpty()) {
-            throw Errors.invalid(field, "a hook point is required, e.g. blocks.0.hook_resid_post (blocks.{0.." + (i.getNLayers() - 1)
-                    + "}.hook_resid_pre|hook_resid_mid|hook_resid_post)");
+            throw Errors.invalid(field, "a hook point is required, e.g. blocks.0.hook_resid_post (" + HookPoint.grammar(i.getNLayers()) + ")");
         }
         if (!i.getHookPointsList().contains(name)) {
-            throw Errors.invalid(field, "'" + name + "' is not a hook point of " + i.getModelId() + " (blocks.{0.."
-                    + (i.getNLayers() - 1) + "}.hook_resid_pre|hook_resid_mid|hook_resid_post)");
+            throw Errors.invalid(field, "'" + name + "' is not a hook point of " + i.getModelId() + " (" + HookPoint.grammar(i.getNLayers()) + ")");
         }
         return name;
     }
@@ -106,6 +106,16 @@ public class ModelClient extends Dependency {
         return r.getIdsList().stream().mapToInt(Integer::intValue).toArray();
     }
 
+    public String detokenize(int[] ids) {
+        DetokenizeRequest.Builder b = DetokenizeRequest.newBuilder();
+        for (int id : ids) b.addIds(id);
+        try {
+            return stub().detokenize(b.build()).getText();
+        } catch (StatusRuntimeException e) {
+            throw wrap(e);
+        }
+    }
+
     public static Prompt tokens(int[] ids) {
         TokenIds.Builder t = TokenIds.newBuilder();
         for (int id : ids) t.addIds(id);
@@ -123,12 +133,18 @@ public class ModelClient extends Dependency {
      */
     public List<Captured> capture(List<Prompt> prompts, String hook, Reduction reduction, PositionSelection selection,
                                   IntFunction<String> inputField) {
+        return captureRestating(prompts, hook, reduction, selection, inputField == null ? null : from -> numbered("inputs", from, inputField));
+    }
+
+    /** @param fieldsFrom for the request whose first prompt is prompt {@code from}: model-service's fields to ours */
+    private List<Captured> captureRestating(List<Prompt> prompts, String hook, Reduction reduction, PositionSelection selection,
+                                            IntFunction<UnaryOperator<String>> fieldsFrom) {
         List<Captured> out = new ArrayList<>(prompts.size());
         for (int from = 0; from < prompts.size(); from += CAPTURE_BATCH) {
             List<Prompt> part = prompts.subList(from, Math.min(prompts.size(), from + CAPTURE_BATCH));
             CaptureActivationsRequest req = CaptureActivationsRequest.newBuilder()
                     .addAllInputs(part)
-                    .addHooks(HookPoint.newBuilder().setName(hook))
+                    .addHooks(steering.v1.HookPoint.newBuilder().setName(hook))
                     .setReduction(reduction)
                     .setSelection(selection)
                     .build();
@@ -143,7 +159,7 @@ public class ModelClient extends Dependency {
                     got++;
                 }
             } catch (StatusRuntimeException e) {
-                StatusRuntimeException ours = inputField == null ? null : Errors.restated(e, numbered("inputs", from, inputField));
+                StatusRuntimeException ours = fieldsFrom == null ? null : Errors.restated(e, fieldsFrom.apply(from));
                 if (ours != null) throw ours;
                 if (e.getStatus().getCode() == io.grpc.Status.Code.INVALID_ARGUMENT && from > 0) {
                     // model-service numbers the inputs of this request; say where the request started
@@ -156,8 +172,18 @@ public class ModelClient extends Dependency {
         return out;
     }
 
+    /** Per-token activations of every prompt at one hook, in input order. */
     public List<Captured> capturePerToken(List<Prompt> prompts, String hook, boolean excludeBos) {
         return capture(prompts, hook, Reduction.PER_TOKEN, PositionSelection.newBuilder().setExcludeBos(excludeBos).build());
+    }
+
+    /**
+     * {@link #capturePerToken} of prompts that our caller sent as Prompts: model-service's refusal of
+     * {@code inputs[i].text} names our caller's {@code promptField.apply(i) + ".text"}.
+     */
+    public List<Captured> capturePrompts(List<Prompt> prompts, String hook, boolean excludeBos, IntFunction<String> promptField) {
+        return captureRestating(prompts, hook, Reduction.PER_TOKEN, PositionSelection.newBuilder().setExcludeBos(excludeBos).build(),
+                from -> numberedKeepingPath("inputs", from, promptField));
     }
 
     /** The mean activation of each prompt over its tokens. */
@@ -192,6 +218,14 @@ public class ModelClient extends Dependency {
         }
     }
 
+    /** The completion's text of a sampled generation of {@code prompt}. */
+    public String generate(String prompt, int maxTokens, float temperature, long seed) {
+        return generate(GenerateRequest.newBuilder()
+                .setPrompt(Prompt.newBuilder().setText(prompt))
+                .setSampling(SamplingParams.newBuilder().setMaxTokens(maxTokens).setTemperature(temperature).setSeed(seed))
+                .build()).text();
+    }
+
     public Generated generate(GenerateRequest request) {
         List<Integer> prompt = new ArrayList<>();
         List<Integer> ids = new ArrayList<>();
@@ -209,5 +243,15 @@ public class ModelClient extends Dependency {
         }
         return new Generated(prompt.stream().mapToInt(Integer::intValue).toArray(),
                 ids.stream().mapToInt(Integer::intValue).toArray(), text.toString());
+    }
+
+    /** A raw blocking stub: no deadline of its own (the current call's applies), errors as model-service sends them. */
+    public ModelServiceGrpc.ModelServiceBlockingStub blocking() {
+        return ModelServiceGrpc.newBlockingStub(channel).withMaxInboundMessageSize(MAX_INBOUND_BYTES);
+    }
+
+    /** A raw asynchronous stub (streaming Generate with flow control); as {@link #blocking()}. */
+    public ModelServiceGrpc.ModelServiceStub async() {
+        return ModelServiceGrpc.newStub(channel).withMaxInboundMessageSize(MAX_INBOUND_BYTES);
     }
 }

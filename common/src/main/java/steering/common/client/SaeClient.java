@@ -1,6 +1,5 @@
-package steering.vector.mesh;
+package steering.common.client;
 
-import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import steering.common.grpc.ChannelFactory;
@@ -12,8 +11,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.IntFunction;
 
-/** vector-service's client of sae-service. */
-public class SaeClient extends Dependency {
+/**
+ * The mesh's client of sae-service: SAE facts, decoder directions, encoding, feature statistics (vector-service's
+ * SAE recipes), plus a raw stub for the gateway's playground and {@code steer sae}.
+ */
+public class SaeClient extends ServiceClient {
     /** Texts per Encode request (sae-service accepts at most 64). */
     static final int ENCODE_BATCH = 64;
 
@@ -21,21 +23,18 @@ public class SaeClient extends Dependency {
 
     public record Stats(float[] density, List<Integer> bosFeatures, long tokens) {}
 
-    /** Plaintext (tests). */
-    public SaeClient(String address, long deadlineSeconds) {
-        this(address, ChannelFactory.plaintext(), deadlineSeconds);
-    }
-
+    /** @param channels plaintext ({@link ChannelFactory#plaintext()}) or TLS */
     public SaeClient(String address, ChannelFactory channels, long deadlineSeconds) {
         super("sae-service", address, channels, deadlineSeconds);
     }
 
-    public SaeClient(String address, ManagedChannel channel, long deadlineSeconds) {
-        super("sae-service", address, channel, false, deadlineSeconds);
+    private SaeServiceGrpc.SaeServiceBlockingStub stub() {
+        return blocking().withDeadline(deadline());
     }
 
-    private SaeServiceGrpc.SaeServiceBlockingStub stub() {
-        return SaeServiceGrpc.newBlockingStub(channel).withDeadline(deadline()).withMaxInboundMessageSize(256 << 20);
+    /** A raw blocking stub: no deadline of its own (the current call's applies), errors as sae-service sends them. */
+    public SaeServiceGrpc.SaeServiceBlockingStub blocking() {
+        return SaeServiceGrpc.newBlockingStub(channel).withMaxInboundMessageSize(MAX_INBOUND_BYTES);
     }
 
     /** The SAE's facts; an unknown SAE is INVALID_ARGUMENT naming {@code field} (it is a reference in a request). */

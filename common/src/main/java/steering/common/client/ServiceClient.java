@@ -1,4 +1,4 @@
-package steering.vector.mesh;
+package steering.common.client;
 
 import io.grpc.CallOptions;
 import io.grpc.Context;
@@ -16,11 +16,16 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * A channel to another service of the mesh. Calls made while serving a request inherit that request's deadline
+ * The base of the mesh's clients, one per service ({@link ModelClient}, {@link SaeClient}, {@link VectorClient}),
+ * used by every service, the gateway and {@code steer}. A channel to another service of the mesh, with plaintext or
+ * TLS, request ids and trace context on every call (see {@link ChannelFactory}). Calls made while serving a request inherit that request's deadline
  * (grpc-java takes the earlier of the current Context's deadline and the call's own); calls made by a long-running
  * operation get {@code deadlineSeconds} each. An unreachable or timed-out dependency becomes UNAVAILABLE naming it.
  */
-public abstract class Dependency implements AutoCloseable {
+public abstract class ServiceClient implements AutoCloseable {
+    /** The largest answer a client takes by default (captures and SAE directions are large). */
+    public static final int MAX_INBOUND_BYTES = 256 << 20;
+
     protected final String name;
     protected final String address;
     protected final ManagedChannel channel;
@@ -28,11 +33,11 @@ public abstract class Dependency implements AutoCloseable {
     protected final long deadlineSeconds;
 
     /** A channel of its own from {@code channels} (plaintext or TLS, request ids and trace context on every call). */
-    protected Dependency(String name, String address, ChannelFactory channels, long deadlineSeconds) {
-        this(name, address, channels.channel(address, 256 << 20), true, deadlineSeconds);
+    protected ServiceClient(String name, String address, ChannelFactory channels, long deadlineSeconds) {
+        this(name, address, channels.channel(name, address, MAX_INBOUND_BYTES), true, deadlineSeconds);
     }
 
-    protected Dependency(String name, String address, ManagedChannel channel, boolean ownsChannel, long deadlineSeconds) {
+    protected ServiceClient(String name, String address, ManagedChannel channel, boolean ownsChannel, long deadlineSeconds) {
         this.name = name;
         this.address = address;
         this.channel = channel;
@@ -42,6 +47,19 @@ public abstract class Dependency implements AutoCloseable {
 
     public String address() {
         return address;
+    }
+
+    /** The service's name in messages ("model-service"). */
+    public String name() {
+        return name;
+    }
+
+    /**
+     * The channel, for callers that need a stub of their own (streaming with flow control, their own deadline). Its
+     * calls carry request ids and trace context; an UNAVAILABLE names the service.
+     */
+    public ManagedChannel channel() {
+        return channel;
     }
 
     /** The per-call deadline: the configured one (the current request's, if earlier, is applied by grpc-java). */
@@ -64,7 +82,9 @@ public abstract class Dependency implements AutoCloseable {
             return Errors.unavailable(name + " at " + address + " did not answer within " + deadlineSeconds + " s");
         }
         if (c == Status.Code.UNAVAILABLE) {
-            return Errors.unavailable(name + " at " + address + " is unavailable: " + e.getStatus().getDescription());
+            String d = e.getStatus().getDescription();
+            // a channel from ChannelFactory names the service already
+            return Errors.unavailable(d != null && d.startsWith(name + " at ") ? d : name + " at " + address + " is unavailable: " + d);
         }
         if (c == Status.Code.CANCELLED) return e;
         if (c == Status.Code.INVALID_ARGUMENT || c == Status.Code.FAILED_PRECONDITION || c == Status.Code.RESOURCE_EXHAUSTED
@@ -90,6 +110,21 @@ public abstract class Dependency implements AutoCloseable {
         return f -> {
             Matcher m = item.matcher(f);
             return m.lookingAt() ? ours.apply(from + Integer.parseInt(m.group(1))) : null;
+        };
+    }
+
+    /**
+     * {@link #numbered}, keeping what follows the item: the dependency's {@code list[k].text} is our caller's
+     * {@code ours.apply(from + k) + ".text"} (for items that the caller sent as they are).
+     */
+    protected static UnaryOperator<String> numberedKeepingPath(String list, int from, IntFunction<String> ours) {
+        if (ours == null) return null;
+        Pattern item = Pattern.compile(Pattern.quote(list) + "\\[(\\d+)](?=$|[.\\[])");
+        return f -> {
+            Matcher m = item.matcher(f);
+            if (!m.lookingAt()) return null;
+            String mine = ours.apply(from + Integer.parseInt(m.group(1)));
+            return mine == null ? null : mine + f.substring(m.end());
         };
     }
 
