@@ -19,6 +19,17 @@ public final class Interventions {
         return placed(v, fromIndex).setVector(v.getVector()).setScale(scale).build();
     }
 
+    /**
+     * GetVector's answer: the stored vector with the intervention to apply it, its tensor sent once. An intervention
+     * that carries the tensor (every kind but SAE_FEATURE) is where it travels, and {@code vector} is left unset;
+     * an SAE_FEATURE intervention carries the SAE's tensors instead, so {@code vector} keeps the direction.
+     */
+    public static SteeringVector withIntervention(SteeringVector v, Intervention iv) {
+        SteeringVector.Builder out = v.toBuilder().setIntervention(iv);
+        if (iv.hasVector()) out.clearVector();
+        return out.build();
+    }
+
     /** The vector's hook and positions. */
     private static Intervention.Builder placed(SteeringVector v, int fromIndex) {
         PositionPolicy positions = v.getPositions() == PositionPolicy.POSITION_POLICY_UNSPECIFIED ? PositionPolicy.ALL : v.getPositions();
