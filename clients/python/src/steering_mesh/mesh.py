@@ -84,7 +84,7 @@ class Vector:
 
     @classmethod
     def of(cls, p: v.SteeringVector, saved: bool = True) -> "Vector":
-        return cls(id=p.id, array=from_tensor(p.vector) if p.HasField("vector") else None, hook=p.hook.name,
+        return cls(id=p.id, array=_data(p), hook=p.hook.name,
                    method=v.VectorMethod.Name(p.method)[len("VECTOR_METHOD_"):].lower(), norm=p.norm,
                    default_scale=p.default_scale, positions=c.PositionPolicy.Name(p.positions).lower(),
                    features={f.feature: f.weight for f in p.features}, saved=saved, proto=p,
@@ -95,6 +95,14 @@ class Vector:
         """This vector as steering: by id when stored, else inline. No scale/strength: strength 1.0 (the
         calibrated or the recipe's scale)."""
         return Steer(self, scale=scale, strength=strength, hook=hook)
+
+
+def _data(p: v.SteeringVector) -> Optional[np.ndarray]:
+    """The vector's tensor: `vector`, or where GetVector sends it (once), in its intervention (every kind but
+    sae_feature, whose intervention holds the SAE's tensors); None when left out (ListVectors without include_data)."""
+    if p.HasField("vector"):
+        return from_tensor(p.vector)
+    return from_tensor(p.intervention.vector) if p.intervention.HasField("vector") else None
 
 
 @dataclass(frozen=True)

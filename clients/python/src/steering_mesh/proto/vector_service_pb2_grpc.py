@@ -126,7 +126,9 @@ class VectorServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetVector(self, request, context):
-        """A stored vector, with an Intervention ready to send to model-service (NOT_FOUND for an unknown id).
+        """A stored vector, with an Intervention ready to send to model-service (NOT_FOUND for an unknown id). The tensor
+        travels once: in intervention.vector, with SteeringVector.vector left unset (every kind but SAE_FEATURE, whose
+        intervention carries the SAE's tensors instead and whose `vector` keeps the direction).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -237,6 +237,30 @@ class GatewayKindsTest {
         assertEquals(generate(), generate(SteeringSpec.newBuilder(ablate).setScale(0).build()));
     }
 
+    @Test
+    void anEvaluationResolvesARecipeOnceSoASavingRecipeStoresOneVector() throws Exception {
+        // save is the default: every build of this recipe stores a vector under a new id
+        BuildVectorRequest recipe = BuildVectorRequest.newBuilder().putLabels("evaluation", "resolved-once")
+                .setCaaMean(CaaMeanRecipe.newBuilder().setHook(HookPoint.newBuilder().setName("blocks.2.hook_resid_pre"))
+                        .addPositive("The dog barked at the ball.").addNegative("The cat sat on the mat.")).build();
+        Operation op = gateway.withDeadlineAfter(2, TimeUnit.MINUTES).startEvaluate(EvaluateRequest.newBuilder().setPrompt(PROMPT)
+                .setCriterion("A story about a dog.").setSamples(1)
+                .setSampling(SamplingParams.newBuilder().setMaxTokens(12).setSeed(1).setIgnoreEos(true))
+                .addConfigs(EvaluatedConfig.newBuilder().setLabel("dog").addSteering(SteeringSpec.newBuilder().setRecipe(recipe))
+                        .addScales(0).addScales(4).addScales(16)).build());
+        Iterator<Operation> watch = gateway.withDeadlineAfter(5, TimeUnit.MINUTES).watchOperation(WatchOperationRequest.newBuilder().setId(op.getId()).build());
+        Operation last = op;
+        while (watch.hasNext()) last = watch.next();
+        assertEquals(OperationState.OPERATION_STATE_SUCCEEDED, last.getState(), last.getError().getMessage());
+        List<SteeringVector> stored = mesh.vectorBlocking().listVectors(ListVectorsRequest.getDefaultInstance()).getVectorsList().stream()
+                .filter(v -> "resolved-once".equals(v.getLabelsMap().get("evaluation"))).toList();
+        assertEquals(1, stored.size(), "one build per evaluation, not one per scale: " + stored.stream().map(SteeringVector::getId).toList());
+        EvaluateResult r = last.getResult().unpack(EvaluateResult.class);
+        assertEquals(List.of(0.0, 4.0, 16.0), r.getPointsList().stream().map(EvaluatedPoint::getScale).toList());
+        // the one vector, swept: scale 16 writes other text than the unsteered scale 0
+        assertNotEquals(r.getPoints(0).getSamples(0), r.getPoints(2).getSamples(0));
+    }
+
     static void assertInvalid(Executable call, String field, String... fragments) {
         StatusRuntimeException e = assertThrows(StatusRuntimeException.class, call);
         assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode(), e.getStatus().toString());

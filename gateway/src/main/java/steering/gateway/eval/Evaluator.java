@@ -4,7 +4,6 @@ import io.grpc.stub.StreamObserver;
 import steering.common.grpc.Errors;
 import steering.common.grpc.Pacer;
 import steering.common.ops.OperationContext;
-import steering.common.steer.Magnitude;
 import steering.gateway.grpc.SteeringResolver;
 import steering.gateway.mesh.MeshClients;
 import steering.v1.*;
@@ -41,7 +40,11 @@ public final class Evaluator {
         this.pacer = pacer;
     }
 
-    /** Checks a request up front so that a bad one fails the Start call, not the operation later. */
+    /**
+     * Checks a request up front so that a bad one fails the Start call, not the operation later. The request returned
+     * has its defaults filled in and every config's steering resolved (inline interventions at magnitude 1), which is
+     * what {@link #run} sweeps.
+     */
     public EvaluateRequest validate(EvaluateRequest r) {
         if (r.getConfigsCount() == 0) throw Errors.invalid("configs", "at least one configuration is required");
         if (r.getCriterion().isBlank()) throw Errors.invalid("criterion", "describe the behaviour to score, e.g. \"The text is about weddings.\"");
@@ -53,6 +56,7 @@ public final class Evaluator {
             throw Errors.invalid("samples", points + " scales x " + samples + " samples = " + points * samples
                     + " generations is over the limit of " + MAX_GENERATIONS + " per evaluation");
         }
+        EvaluateRequest.Builder checked = r.toBuilder();
         for (int c = 0; c < r.getConfigsCount(); c++) {
             EvaluatedConfig config = r.getConfigs(c);
             if (config.hasPrompting()) {
@@ -68,16 +72,18 @@ public final class Evaluator {
             }
             if (config.getScalesCount() == 0) throw Errors.invalid("configs[" + c + "].scales", "at least one scale is required");
             if (config.getSteeringCount() == 0) throw Errors.invalid("configs[" + c + "].steering", "at least one vector is required");
-            List<Intervention> resolved = resolver.resolve(scaled(config, 1.0), "configs[" + c + "].steering");
+            // resolved once, here: the sweep only sets the magnitude (SweptSteering)
+            EvaluatedConfig resolved = SweptSteering.resolve(config, resolver, "configs[" + c + "].steering");
             // a swept scale is each kind's magnitude (ABLATE takes only 0 and 1): refused here, not mid-sweep
             for (int s = 0; s < config.getScalesCount(); s++) {
-                for (Intervention iv : resolved) Magnitude.set(iv, config.getScales(s), "configs[" + c + "].scales[" + s + "]");
+                SweptSteering.at(resolved, config.getScales(s), "configs[" + c + "].scales[" + s + "]");
             }
+            checked.setConfigs(c, resolved);
         }
         SamplingParams.Builder sampling = r.hasSampling() ? r.getSampling().toBuilder()
                 : SamplingParams.newBuilder().setTemperature(1.0f).setTopP(0.3f).setSeed(0);
         if (sampling.getMaxTokens() == 0) sampling.setMaxTokens(32);
-        return r.toBuilder().setSamples(samples).setSampling(sampling)
+        return checked.setSamples(samples).setSampling(sampling)
                 .setPrompt(r.hasPrompt() ? r.getPrompt() : Prompt.newBuilder().setText("I think").build()).build();
     }
 
@@ -98,6 +104,10 @@ public final class Evaluator {
         if (!finished.isEmpty()) op.metric("resumed_points", finished.size());
         for (int c = 0; c < r.getConfigsCount(); c++) {
             EvaluatedConfig config = r.getConfigs(c);
+            // a request checked by a gateway that did not yet resolve in validate (resumed after an upgrade)
+            if (!config.hasPrompting() && !SweptSteering.isResolved(config)) {
+                config = SweptSteering.resolve(config, resolver, "configs[" + c + "].steering");
+            }
             String label = config.getLabel().isEmpty() ? "config " + c : config.getLabel();
             BestScale.Builder best = null;
             // a prompting baseline is one point at scale 0, generated after its own prompt
@@ -106,7 +116,7 @@ public final class Evaluator {
             for (double scale : scales) {
                 if (op.isCancelled()) throw new steering.common.ops.OperationCancelledException(op.id());
                 EvaluatedPoint point = done < finished.size() ? finished.get(done)
-                        : measure(r, judge, c, label, scale, generationPrompt);
+                        : measure(r, judge, config, c, label, scale, generationPrompt);
                 double behaviour = point.getBehaviour();
                 double coherence = point.getCoherence();
                 result.addPoints(point);
@@ -124,16 +134,10 @@ public final class Evaluator {
         return result.setWallSeconds((System.nanoTime() - start) / 1e9).build();
     }
 
-    /** The config's specs at one point of the sweep (the scale is each kind's magnitude). */
-    private static List<SteeringSpec> scaled(EvaluatedConfig config, double scale) {
-        List<SteeringSpec> out = new ArrayList<>();
-        for (SteeringSpec spec : config.getSteeringList()) out.add(spec.toBuilder().setScale(scale).build());
-        return out;
-    }
-
     /** One point of the sweep: the samples after {@code prompt}, judged, and scored after the request's prompt. */
-    private EvaluatedPoint measure(EvaluateRequest r, BehaviourJudge judge, int c, String label, double scale, Prompt prompt) {
-        List<Intervention> ivs = resolver.resolve(scaled(r.getConfigs(c), scale), "configs[" + c + "].steering");
+    private EvaluatedPoint measure(EvaluateRequest r, BehaviourJudge judge, EvaluatedConfig config, int c, String label,
+                                   double scale, Prompt prompt) {
+        List<Intervention> ivs = SweptSteering.at(config, scale, "configs[" + c + "].scales");
         List<String> samples = generate(r, prompt, ivs);
         double[] behaviours = judge.score(samples, r.getCriterion());
         double[] coherences = coherence(r.getPrompt(), samples);

@@ -53,8 +53,10 @@ public final class MeshViews {
         // the scale strength 1.0 means; the calibrated one when StartCalibrateScale has run
         if (v.hasCalibration()) out.put("calibrated_scale", v.getCalibration().getBestScale());
         else out.putNull("calibrated_scale");
-        // GetVector carries the tensor ([d] or ActAdd's [n, d]); ListVectors leaves it out
-        if (v.hasVector()) out.put("shape", v.getVector().getShapeList().toString());
+        // GetVector carries the tensor ([d] or ActAdd's [n, d]) once: in its intervention, or (SAE_FEATURE, whose
+        // intervention holds the SAE's tensors) in vector; ListVectors leaves it out
+        Tensor data = v.hasVector() ? v.getVector() : v.getIntervention().hasVector() ? v.getIntervention().getVector() : null;
+        if (data != null) out.put("shape", data.getShapeList().toString());
         return out;
     }
 

@@ -142,7 +142,7 @@ public class VectorServiceImpl implements VectorServiceGrpc.AsyncService, Bindab
             if (request.hasPrompt() && request.getPrompt().getKindCase() != Prompt.KindCase.KIND_NOT_SET) {
                 from = Interventions.fromIndex(v, request.getPrompt(), model);
             }
-            return v.toBuilder().setIntervention(Interventions.of(v, strength, from, sae, "id")).build();
+            return Interventions.withIntervention(v, Interventions.of(v, strength, from, sae, "id"));
         });
     }
 

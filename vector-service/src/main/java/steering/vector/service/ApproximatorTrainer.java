@@ -54,8 +54,8 @@ public final class ApproximatorTrainer {
         this.datasets = datasets;
     }
 
-    /** The request with its defaults filled in and checked. */
-    record Plan(String id, SaeInfo sae, ModelInfo info, int decoder, int mixtures, int gaussian, List<String> prompts,
+    /** The request with its defaults filled in and checked; the prompts tokenized (with BOS) once, here. */
+    record Plan(String id, SaeInfo sae, ModelInfo info, int decoder, int mixtures, int gaussian, List<int[]> promptIds,
                 int samples, int baselineSamples, int sequenceLength, float temperature, int topK, float topP,
                 Double fixedScale, double targetLossIncrease, List<String> lossTexts, int lossChunks, int chunkTokens,
                 boolean includeBos, double[] lambdas, double validationFraction, long seed, int concurrency,
@@ -101,8 +101,10 @@ public final class ApproximatorTrainer {
         if (seqLen < 4 || seqLen > Math.min(512, info.getMaxRequestTokens())) {
             throw Errors.invalid("sequence_length", seqLen + " is outside [4, " + Math.min(512, info.getMaxRequestTokens()) + "]");
         }
+        List<int[]> promptIds = new ArrayList<>();
         for (int i = 0; i < prompts.size(); i++) {
-            int len = model.tokenize(prompts.get(i), true, "prompts[" + i + "]").length;
+            promptIds.add(model.tokenize(prompts.get(i), true, "prompts[" + i + "]"));
+            int len = promptIds.get(i).length;
             if (len >= seqLen) throw Errors.invalid("prompts[" + i + "]", "has " + len + " tokens with BOS; it must be shorter than sequence_length " + seqLen);
         }
         float temperature = r.hasTemperature() ? r.getTemperature() : 1.0f;
@@ -145,7 +147,7 @@ public final class ApproximatorTrainer {
         long seed = r.hasSeed() ? r.getSeed() : 1;
         int concurrency = r.getConcurrency() == 0 ? Math.max(1, info.getMaxBatchSize()) : r.getConcurrency();
         if (concurrency < 1 || concurrency > 256) throw Errors.invalid("concurrency", concurrency + " is outside [1, 256]");
-        Plan plan = new Plan(id, s, info, decoder, mixtures, gaussian, prompts, samples, baseline, seqLen, temperature, topK,
+        Plan plan = new Plan(id, s, info, decoder, mixtures, gaussian, promptIds, samples, baseline, seqLen, temperature, topK,
                 topP, fixed, rise, lossTexts, chunks, chunkTokens, r.hasIncludeBos() && r.getIncludeBos(), lambdas, vf, seed,
                 concurrency, r.toBuilder().setApproximatorId(id).build());
         return new Job(plan.request(), ctx -> run(plan, ctx));
@@ -191,9 +193,7 @@ public final class ApproximatorTrainer {
         double residualNorm = meanRowNorm(model.capturePerToken(chunkPrompts, hook, true), d);
         double baseLoss = loss(chunks, null, 0, hook);
 
-        // prompts with BOS
-        List<int[]> promptIds = new ArrayList<>();
-        for (String s : p.prompts()) promptIds.add(model.tokenize(s, true));
+        List<int[]> promptIds = p.promptIds();
 
         ExecutorService pool = Executors.newFixedThreadPool(p.concurrency(), r -> {
             Thread t = new Thread(r, "effect-approximator");

@@ -19,6 +19,17 @@ public final class Interventions {
         return placed(v, fromIndex).setVector(v.getVector()).setScale(scale).build();
     }
 
+    /**
+     * GetVector's answer: the stored vector with the intervention to apply it, its tensor sent once. An intervention
+     * that carries the tensor (every kind but SAE_FEATURE) is where it travels, and {@code vector} is left unset;
+     * an SAE_FEATURE intervention carries the SAE's tensors instead, so {@code vector} keeps the direction.
+     */
+    public static SteeringVector withIntervention(SteeringVector v, Intervention iv) {
+        SteeringVector.Builder out = v.toBuilder().setIntervention(iv);
+        if (iv.hasVector()) out.clearVector();
+        return out.build();
+    }
+
     /** The vector's hook and positions. */
     private static Intervention.Builder placed(SteeringVector v, int fromIndex) {
         PositionPolicy positions = v.getPositions() == PositionPolicy.POSITION_POLICY_UNSPECIFIED ? PositionPolicy.ALL : v.getPositions();
@@ -54,6 +65,14 @@ public final class Interventions {
      * token (the instruction has ended where the answer starts); the stored from_index when there is no marker.
      */
     public static int fromIndex(SteeringVector v, Prompt prompt, ModelClient model) {
+        return fromIndex(v, prompt, null, model);
+    }
+
+    /**
+     * {@link #fromIndex(SteeringVector, Prompt, ModelClient)} for a caller that has tokenized the prompt already
+     * ({@code ids}, null: not): a prompt that ends with the marker, or a chat, is not tokenized again.
+     */
+    public static int fromIndex(SteeringVector v, Prompt prompt, int[] ids, ModelClient model) {
         if (v.getPositions() != PositionPolicy.FROM_INDEX) return 0;
         String marker = v.getPositionMarker();
         if (marker.isEmpty() || prompt == null) return v.getFromIndex();
@@ -61,10 +80,11 @@ public final class Interventions {
             case TEXT -> {
                 int end = Caa.markerEnd(prompt.getText(), marker);
                 if (end < 0) yield 0;
+                if (end == prompt.getText().length() && ids != null) yield Math.max(0, ids.length - 1);
                 Prompt prefix = prompt.toBuilder().setText(prompt.getText().substring(0, end)).build();
                 yield Math.max(0, model.tokenize(prefix).getIdsCount() - 1);
             }
-            case CHAT -> Math.max(0, model.tokenize(prompt).getIdsCount() - 1);
+            case CHAT -> Math.max(0, (ids != null ? ids.length : model.tokenize(prompt).getIdsCount()) - 1);
             default -> 0;
         };
     }

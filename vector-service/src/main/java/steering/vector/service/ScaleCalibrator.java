@@ -42,8 +42,9 @@ public final class ScaleCalibrator {
         this.vectors = vectors;
     }
 
-    record Plan(SteeringVector vector, List<Prompt> prompts, List<int[]> promptIds, List<Integer> fromIndex, double[] scales,
-                ScaleCalibration.Behaviour kind, List<String> targetTexts, String saeId, int[] features, double[] weights,
+    /** A checked calibration; every text in it tokenized once, here, and sent onward as token ids. */
+    record Plan(SteeringVector vector, List<int[]> promptIds, List<Integer> fromIndex, double[] scales,
+                ScaleCalibration.Behaviour kind, List<int[]> targetIds, String saeId, int[] features, double[] weights,
                 int samples, int maxTokens, float temperature, long seed, boolean save, int concurrency,
                 CalibrateScaleRequest request) {}
 
@@ -58,7 +59,6 @@ public final class ScaleCalibrator {
         }
         List<String> texts = r.getPromptsCount() == 0 ? DEFAULT_PROMPTS : r.getPromptsList();
         if (texts.size() > 64) throw Errors.invalid("prompts", texts.size() + " prompts is outside [1, 64]");
-        List<Prompt> prompts = new ArrayList<>();
         List<int[]> ids = new ArrayList<>();
         List<Integer> from = new ArrayList<>();
         int rows = v.getVector().getShapeCount() == 2 ? (int) v.getVector().getShape(0) : 1;
@@ -70,9 +70,8 @@ public final class ScaleCalibrator {
                 throw Errors.invalid("prompts[" + i + "]", "has " + t.length + " tokens; this PROMPT_FRONT vector adds " + rows
                         + " rows, so every prompt needs at least " + rows + " tokens");
             }
-            prompts.add(p);
             ids.add(t);
-            from.add(Interventions.fromIndex(v, p, model));
+            from.add(Interventions.fromIndex(v, p, t, model));
         }
         double[] scales = null;
         if (r.getScalesCount() > 0) {
@@ -85,18 +84,20 @@ public final class ScaleCalibrator {
             }
         }
         ScaleCalibration.Behaviour kind;
-        List<String> targetTexts = List.of();
+        List<int[]> targetIds = new ArrayList<>();
         String saeId = "";
         int[] features = new int[0];
         double[] weights = new double[0];
         switch (r.getBehaviourCase()) {
             case TARGET_TEXT -> {
                 kind = ScaleCalibration.Behaviour.TARGET_TEXT;
-                targetTexts = r.getTargetText().getTextsList();
+                List<String> targetTexts = r.getTargetText().getTextsList();
                 if (targetTexts.isEmpty()) throw Errors.invalid("target_text.texts", "at least one text is required");
                 if (targetTexts.size() > 64) throw Errors.invalid("target_text.texts", targetTexts.size() + " texts is outside [1, 64]");
                 for (int i = 0; i < targetTexts.size(); i++) {
                     if (targetTexts.get(i).isEmpty()) throw Errors.invalid("target_text.texts[" + i + "]", "is empty");
+                    // as Score tokenizes a continuation_text: no BOS
+                    targetIds.add(model.tokenize(targetTexts.get(i), false, "target_text.texts[" + i + "]"));
                 }
             }
             case TARGET_FEATURES -> {
@@ -128,7 +129,7 @@ public final class ScaleCalibrator {
         if (!(temperature >= 0 && temperature <= 10)) throw Errors.invalid("temperature", temperature + " is outside [0, 10]");
         long seed = r.hasSeed() ? r.getSeed() : 1;
         boolean save = !r.hasSave() || r.getSave();
-        Plan plan = new Plan(v, prompts, ids, from, scales, kind, targetTexts, saeId, features, weights, samples, maxTokens,
+        Plan plan = new Plan(v, ids, from, scales, kind, targetIds, saeId, features, weights, samples, maxTokens,
                 temperature, seed, save, Math.max(1, info.getMaxBatchSize()), r);
         return ctx -> run(plan, ctx);
     }
@@ -136,7 +137,7 @@ public final class ScaleCalibrator {
     /** The generations of one scale: per prompt and sample, the new token ids. */
     private List<List<int[]>> generateAll(Plan p, double scale, ExecutorService pool, OperationContext ctx) throws Exception {
         List<List<Future<int[]>>> futures = new ArrayList<>();
-        for (int pi = 0; pi < p.prompts().size(); pi++) {
+        for (int pi = 0; pi < p.promptIds().size(); pi++) {
             List<Future<int[]>> row = new ArrayList<>();
             for (int k = 0; k < p.samples(); k++) {
                 int prompt = pi;
@@ -214,9 +215,10 @@ public final class ScaleCalibrator {
         if (p.kind() == ScaleCalibration.Behaviour.TARGET_TEXT) {
             double total = 0;
             int count = 0;
-            for (int pi = 0; pi < p.prompts().size(); pi++) {
-                for (String t : p.targetTexts()) {
-                    ScoreRequest.Builder b = ScoreRequest.newBuilder().setPrompt(p.prompts().get(pi)).setContinuationText(t);
+            for (int pi = 0; pi < p.promptIds().size(); pi++) {
+                for (int[] t : p.targetIds()) {
+                    ScoreRequest.Builder b = ScoreRequest.newBuilder().setPrompt(ModelClient.tokens(p.promptIds().get(pi)))
+                            .setContinuationTokens(ModelClient.tokens(t).getTokens());
                     if (scale != 0) b.addInterventions(Interventions.of(p.vector(), scale, p.fromIndex().get(pi)));
                     ScoreResponse r = Pacer.retryingWhenBusy(() -> model.score(b.build()), BUSY_WAIT);
                     total += r.getTotalLogprob();

@@ -5,6 +5,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import steering.v1.*;
 
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -78,6 +79,30 @@ class CalibrationLoopbackTest {
         double max = c.getPointsList().stream().mapToDouble(VectorCalibrationPoint::getBehaviour).max().orElseThrow();
         assertEquals(1.0, max, 1e-12, "feature behaviour is relative to the sweep's largest activation");
         assertEquals(1.0, mesh.vectors().getVector(GetVectorRequest.newBuilder().setId(v.getId()).build()).getDefaultScale(), "save = false stores nothing");
+    }
+
+    @Test
+    void aCaaCalibrationTokenizesEachTextOnceAndSendsTheIdsOnward() throws Exception {
+        SteeringVector caa = mesh.vectors().buildVector(BuildVectorRequest.newBuilder().setVectorId("calibrate-caa").setOverwrite(true)
+                .setCaa(CaaRecipe.newBuilder().setHook(HookPoint.newBuilder().setName("blocks.2.hook_resid_post")).addItems(AbItem.newBuilder()
+                        .setQuestion("Do you like dogs?\n\nChoices:\n (A) Yes\n (B) No").setAnswerMatchingBehavior("(A)").setAnswerNotMatchingBehavior("(B)")))
+                .build()).getVector();
+        assertEquals("\nResponse:", caa.getPositionMarker());
+        // the marker ends the first prompt, sits inside the second (its prefix is tokenized too), is not in the third
+        List<String> prompts = List.of("Input: Do you like cats?\nResponse:", "Input: Tell me a story.\nResponse: Once", "Once upon a time");
+        List<String> targets = List.of(" dog", " cat");
+        int texts = mesh.modelCalls.texts(), tokenize = mesh.modelCalls.count("Tokenize");
+        Operation done = run(CalibrateScaleRequest.newBuilder().setVectorId(caa.getId()).addAllPrompts(prompts)
+                .setTargetText(VectorTargetText.newBuilder().addAllTexts(targets)).addScales(0).addScales(2).addScales(4)
+                .setSamplesPerPrompt(1).setMaxTokens(4).setSave(false).build());
+        assertEquals(OperationState.OPERATION_STATE_SUCCEEDED, done.getState(), done.getError().getMessage());
+        assertEquals(3, done.getResult().unpack(CalibrateScaleResult.class).getCalibration().getPointsCount());
+        int tokenized = mesh.modelCalls.texts() - texts;
+        System.out.printf("calibrating a CAA vector (3 prompts, 2 target texts, 3 scales): model-service tokenized %d texts in %d Tokenize calls%n",
+                tokenized, mesh.modelCalls.count("Tokenize") - tokenize);
+        // 3 prompts, the second's prefix up to the marker, 2 target texts: once each, then token ids to Generate and Score
+        assertEquals(6, tokenized);
+        assertEquals(6, mesh.modelCalls.count("Tokenize") - tokenize);
     }
 
     @Test

@@ -139,7 +139,7 @@ class SaeMethodsLoopbackTest {
                 .setSaeTs(SaeTsRecipe.newBuilder().setApproximatorId(approximator.getId()).addTargets(wf(dogFeature, 1)).setBiasScale(0)).build()).getVector();
         assertArrayEquals(mt, TensorCodec.toFloats(plain.getVector()), 1e-5f);
         SteeringVector dec = mesh.vectors().getVector(GetVectorRequest.newBuilder().setId("decoder-dog").build());
-        double predictedTs = Vec.dot(mt, column(w, dogFeature)), predictedDec = Vec.dot(TensorCodec.toFloats(dec.getVector()), column(w, dogFeature));
+        double predictedTs = Vec.dot(mt, column(w, dogFeature)), predictedDec = Vec.dot(TensorCodec.toFloats(dec.getIntervention().getVector()), column(w, dogFeature));
         assertTrue(predictedTs >= predictedDec, predictedTs + " >= " + predictedDec);
         assertEquals(predictedTs, Double.parseDouble(plain.getMetadataOrThrow("predicted_target_effect")), 1e-4);
         // measured: at about the calibrated scale (loss + 1 nat) SAE-TS raises its target in the generated text

@@ -52,7 +52,9 @@ public final class TestMesh {
     public final GenerationEngine engine;
     public final Server modelServer;
     public final String modelAddress;
-    final steering.common.client.ModelClient saeModelClient;
+    /** the calls model-service received (from vector-service, sae-service and the tests) */
+    final CallCounter modelCalls = new CallCounter();
+    final ModelClient saeModelClient;
     final SaeStore saeStore;
     final OperationRegistry saeOps;
     public final Server saeServer;
@@ -101,7 +103,7 @@ public final class TestMesh {
         model = ModelLoader.load(modelPath, manager, maxContext);
         engine = new GenerationEngine(model, maxBatch, 256);
         modelServer = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", ports[0]))
-                .addService(new ModelServiceImpl(engine, maxContext)).build().start();
+                .addService(io.grpc.ServerInterceptors.intercept(new ModelServiceImpl(engine, maxContext), modelCalls)).build().start();
         modelAddress = "127.0.0.1:" + modelServer.getPort();
 
         saeModelClient = new ModelClient(modelAddress, ChannelFactory.plaintext(), 120);
