@@ -64,7 +64,7 @@ public final class SaeInputReader {
             total += n;
         }
         if (total > maxRows) throw Errors.invalid(field + ".texts", "the prompts hold " + total + " tokens, more than " + maxRows);
-        float[] all = new float[total * d];
+        float[] all = new float[total * d]; // filled only once the limit holds: an oversized request copies nothing
         for (int p = 0; p < caps.size(); p++) {
             int from = groups.get(p)[0], n = groups.get(p)[1] - from;
             System.arraycopy(caps.get(p).rows(), skips[p] * d, all, from * d, n * d);
