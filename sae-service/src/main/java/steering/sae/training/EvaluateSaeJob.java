@@ -24,19 +24,9 @@ import java.util.Map;
  * every (non-BOS, non-outlier) captured token, the fraction of features that never fire there, and the spliced
  * next-token loss on some of the windows.
  */
-public final class EvaluateSaeJob {
+public record EvaluateSaeJob(SaeStore store, ModelClient model, CorpusReader corpus) {
     public record Plan(String saeId, String hook, int contextSize, long maxTokens, int splicedWindows, int positions,
                        double maxNormRatio, long seed, boolean prependBos, EvaluateSaeRequest request) {}
-
-    private final SaeStore store;
-    private final ModelClient model;
-    private final CorpusReader corpus;
-
-    public EvaluateSaeJob(SaeStore store, ModelClient model, CorpusReader corpus) {
-        this.store = store;
-        this.model = model;
-        this.corpus = corpus;
-    }
 
     /** Validates a request (INVALID_ARGUMENT / NOT_FOUND / FAILED_PRECONDITION) and fills in the defaults. */
     public Plan plan(EvaluateSaeRequest r, String hook) throws java.io.IOException {
