@@ -43,8 +43,11 @@ class SaeOperationsRestartTest {
             Operation stats = sae.startComputeFeatureStats(ComputeFeatureStatsRequest.newBuilder().setSaeId("small")
                     .addCorpus(CorpusSource.newBuilder().setDataset("tinystories-1000").setMaxDocuments(1000))
                     .setMaxTokens(400_000).build());
+            // far more tokens than its default 20,000, so that it still runs when training reaches step 450 on a
+            // loaded machine (it never needs to finish: the kill ends it)
             Operation eval = sae.startEvaluateSae(EvaluateSaeRequest.newBuilder().setSaeId("small")
-                    .addCorpus(CorpusSource.newBuilder().setDataset("tinystories-1000").setMaxDocuments(1000)).build());
+                    .addCorpus(CorpusSource.newBuilder().setDataset("tinystories-1000").setMaxDocuments(1000))
+                    .setMaxTokens(400_000).build());
             Operation before = waitFor(sae, big.getId(), op -> op.getMetricsOrDefault("step", 0) >= 450 || OperationStreams.isDone(op), Duration.ofMinutes(5));
             assertEquals(OPERATION_STATE_RUNNING, before.getState(), "training must still run when it is killed: " + before);
             for (Operation o : List.of(stats, eval)) {
