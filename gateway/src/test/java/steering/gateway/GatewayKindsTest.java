@@ -238,6 +238,19 @@ class GatewayKindsTest {
     }
 
     @Test
+    void anEvaluationsSamplingIsRefusedAtStartNotInTheOperation() {
+        EvaluateRequest.Builder ok = EvaluateRequest.newBuilder().setCriterion("dogs")
+                .addConfigs(EvaluatedConfig.newBuilder().addSteering(spec(Intervention.newBuilder()
+                        .setHook(HookPoint.newBuilder().setName(HOOK)).setVector(TensorCodec.ofFloats(new float[64], 64)))).addScales(1)); // stories260K: d_model 64
+        assertInvalid(() -> gateway.startEvaluate(ok.clone().setSampling(SamplingParams.newBuilder().setTemperature(-1)).build()),
+                "sampling.temperature", "[0, 100]");
+        assertInvalid(() -> gateway.startEvaluate(ok.clone().setSampling(SamplingParams.newBuilder().setTemperature(1).setTopP(2)).build()),
+                "sampling.top_p", "[0, 1]");
+        assertInvalid(() -> gateway.startEvaluate(ok.clone().setSampling(SamplingParams.newBuilder().setTopLogprobs(3)).build()),
+                "sampling.top_logprobs", "logprobs");
+    }
+
+    @Test
     void anEvaluationResolvesARecipeOnceSoASavingRecipeStoresOneVector() throws Exception {
         // save is the default: every build of this recipe stores a vector under a new id
         BuildVectorRequest recipe = BuildVectorRequest.newBuilder().putLabels("evaluation", "resolved-once")

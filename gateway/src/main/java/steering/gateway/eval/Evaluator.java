@@ -1,5 +1,6 @@
 package steering.gateway.eval;
 
+import steering.common.steer.SamplingChecks;
 import io.grpc.stub.StreamObserver;
 import steering.common.grpc.Errors;
 import steering.common.grpc.Pacer;
@@ -80,6 +81,8 @@ public final class Evaluator {
             }
             checked.setConfigs(c, resolved);
         }
+        // model-service's own ranges, checked now: a bad temperature is refused at Start, not in the operation's error
+        if (r.hasSampling()) SamplingChecks.check(r.getSampling(), "sampling", 0);
         SamplingParams.Builder sampling = r.hasSampling() ? r.getSampling().toBuilder()
                 : SamplingParams.newBuilder().setTemperature(1.0f).setTopP(0.3f).setSeed(0);
         if (sampling.getMaxTokens() == 0) sampling.setMaxTokens(32);

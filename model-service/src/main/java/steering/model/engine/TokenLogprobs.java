@@ -9,7 +9,7 @@ package steering.model.engine;
  * @param topLogprobs  their log-probabilities
  */
 public record TokenLogprobs(int tokenId, float logprob, int[] topIds, float[] topLogprobs) {
-    public static final int MAX_TOP = 20;
+    public static final int MAX_TOP = steering.common.steer.SamplingChecks.MAX_TOP_LOGPROBS;
 
     /** From the logits row at {@code offset}: the chosen token's log-prob and the top k (k <= MAX_TOP). */
     public static TokenLogprobs of(float[] logits, int offset, int vocab, int token, int k) {

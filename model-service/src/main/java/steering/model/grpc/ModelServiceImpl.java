@@ -7,6 +7,7 @@ import io.grpc.ServerServiceDefinition;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import steering.common.grpc.Errors;
+import steering.common.steer.SamplingChecks;
 import steering.common.grpc.RequestValidation;
 import steering.common.tensor.TensorCodec;
 import steering.model.engine.Conditional;
@@ -183,28 +184,11 @@ public class ModelServiceImpl implements ModelServiceGrpc.AsyncService, Bindable
         int[] prompt = mapper.promptIds(request.getPrompt(), "prompt", false);
         SamplingParams s = request.getSampling();
         int room = mapper.maxRequestTokens() - prompt.length;
-        if (s.getMaxTokens() < 0) throw Errors.invalid("sampling.max_tokens", s.getMaxTokens() + " is negative (0 = the default, "
-                + DEFAULT_MAX_TOKENS + ")");
+        SamplingChecks.check(s, "sampling", cfg.vocabSize());
         if (room < 1) throw Errors.invalid("prompt", "the prompt leaves no room for new tokens");
         // as the contract says: capped by what the request may hold after the prompt (the context and the service limit)
         int maxTokens = Math.min(s.getMaxTokens() == 0 ? DEFAULT_MAX_TOKENS : s.getMaxTokens(), room);
-        if (!Float.isFinite(s.getTemperature()) || s.getTemperature() < 0 || s.getTemperature() > 100) {
-            throw Errors.invalid("sampling.temperature", s.getTemperature() + " is outside [0, 100]");
-        }
-        if (s.getTopK() < 0) throw Errors.invalid("sampling.top_k", s.getTopK() + " is outside [0, " + cfg.vocabSize() + "]");
-        if (!Float.isFinite(s.getTopP()) || s.getTopP() < 0 || s.getTopP() > 1) {
-            throw Errors.invalid("sampling.top_p", s.getTopP() + " is outside [0, 1]");
-        }
-        for (int i = 0; i < s.getStopCount(); i++) {
-            if (s.getStop(i).isEmpty()) throw Errors.invalid("sampling.stop[" + i + "]", "stop strings must not be empty");
-        }
         long seed = s.hasSeed() ? s.getSeed() : ThreadLocalRandom.current().nextLong();
-        if (s.getTopLogprobs() != 0 && !s.getLogprobs()) {
-            throw Errors.invalid("sampling.top_logprobs", "needs sampling.logprobs = true");
-        }
-        if (s.getTopLogprobs() < 0 || s.getTopLogprobs() > TokenLogprobs.MAX_TOP) {
-            throw Errors.invalid("sampling.top_logprobs", s.getTopLogprobs() + " is outside [0, " + TokenLogprobs.MAX_TOP + "]");
-        }
         RequestMapper.Generation interventions = mapper.generation(request.getInterventionsList(), prompt.length);
         return new GenerationRequest(prompt, maxTokens, s.getTemperature(), s.getTopK(), s.getTopP(), seed,
                 List.copyOf(s.getStopList()), s.getIgnoreEos(), interventions.always(),
