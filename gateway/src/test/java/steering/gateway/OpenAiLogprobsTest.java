@@ -70,6 +70,27 @@ class OpenAiLogprobsTest {
     }
 
     @Test
+    void refusalsNameTheOpenAiRequestsFields() throws Exception {
+        // model-service's ranges, checked before any call, under the OpenAI names
+        StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
+                () -> compat.parse(JSON.readTree("{\"prompt\":\"Hi\",\"temperature\":-1}"), OpenAiCompat.Kind.COMPLETION, "smollm2"));
+        assertTrue(e.getStatus().getDescription().startsWith("temperature: -1.0 is outside [0, 100]"), e.getStatus().getDescription());
+        assertEquals("temperature", OpenAiCompat.errorBody(e).at("/error/param").asText());
+        e = assertThrows(StatusRuntimeException.class,
+                () -> compat.parse(JSON.readTree("{\"prompt\":\"Hi\",\"top_p\":1.5}"), OpenAiCompat.Kind.COMPLETION, "smollm2"));
+        assertTrue(e.getStatus().getDescription().startsWith("top_p: "), e.getStatus().getDescription());
+        // model-service's refusal of the chat's prompt (longer than its 512-token limit) names the chat's messages
+        OpenAiCompat.Parsed p = compat.parse(JSON.readTree("{\"messages\":[{\"role\":\"user\",\"content\":\""
+                + "word ".repeat(1000) + "\"}]}"), OpenAiCompat.Kind.CHAT, "smollm2");
+        RuntimeException refused = assertThrows(StatusRuntimeException.class, () -> compat.complete(p, clients.modelBlocking().generate(p.request())));
+        assertTrue(((StatusRuntimeException) refused).getStatus().getDescription().startsWith("prompt"), refused.getMessage());
+        StatusRuntimeException ours = (StatusRuntimeException) OpenAiCompat.restated(refused, OpenAiCompat.Kind.CHAT);
+        assertEquals(io.grpc.Status.Code.INVALID_ARGUMENT, ours.getStatus().getCode());
+        assertTrue(ours.getStatus().getDescription().startsWith("messages: "), ours.getStatus().getDescription());
+        assertEquals("messages", OpenAiCompat.errorBody(ours).at("/error/param").asText());
+    }
+
+    @Test
     void chatCompletionsCarryEachTokensLogprobAndItsAlternatives() throws Exception {
         JsonNode out = complete("{\"messages\":[{\"role\":\"user\",\"content\":\"Once upon a time\"}],"
                 + "\"max_tokens\":8,\"temperature\":0,\"logprobs\":true,\"top_logprobs\":3}", OpenAiCompat.Kind.CHAT);

@@ -9,6 +9,7 @@ import com.google.protobuf.util.JsonFormat;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import steering.common.grpc.Errors;
+import steering.common.steer.SamplingChecks;
 import steering.gateway.grpc.SteeringResolver;
 import steering.v1.*;
 
@@ -25,6 +26,7 @@ public final class OpenAiCompat {
     public enum Kind { CHAT, COMPLETION }
 
     static final ObjectMapper JSON = new ObjectMapper();
+    private static final java.util.regex.Pattern PARAM = java.util.regex.Pattern.compile("([a-z_][a-z0-9_]*(?:\\[\\d+]|\\.[a-z_][a-z0-9_]*)*): ");
     private final SteeringResolver resolver;
 
     /** @param resolver resolves the optional "steering" field (registry vectors need its mesh) */
@@ -71,6 +73,7 @@ public final class OpenAiCompat {
         int n = body.path("n").asInt(1);
         if (n != 1) throw Errors.invalid("n", n + " is not supported; only n = 1");
         logprobs(body, kind, sampling);
+        SamplingChecks.check(sampling.build(), "", 0); // model-service's ranges, under the OpenAI request's names
 
         GenerateRequest.Builder req = GenerateRequest.newBuilder().setPrompt(prompt).setSampling(sampling);
         List<SteeringSpec> specs = steeringSpecs(body.get("steering"), "steering");
@@ -262,12 +265,32 @@ public final class OpenAiCompat {
         };
     }
 
+    /**
+     * model-service's refusal of a field the gateway filled from the OpenAI request, restated about that request's
+     * field ({@code prompt} is the chat's {@code messages}, {@code sampling.temperature} is {@code temperature});
+     * anything else as it is (an {@code interventions[i]...} refusal keeps model-service's name: the resolver may
+     * expand one {@code steering} entry into several interventions).
+     */
+    public static RuntimeException restated(RuntimeException e, Kind kind) {
+        if (!(e instanceof StatusRuntimeException s)) return e;
+        StatusRuntimeException ours = Errors.restated(s, f -> {
+            if (Errors.within(f, "prompt")) return kind == Kind.CHAT ? "messages" : "prompt";
+            if (f.startsWith("sampling.")) return f.substring("sampling.".length());
+            return null;
+        });
+        return ours != null ? ours : e;
+    }
+
     public static ObjectNode errorBody(StatusRuntimeException e) {
         ObjectNode out = JSON.createObjectNode();
         ObjectNode err = out.putObject("error");
         Status s = e.getStatus();
         err.put("message", s.getDescription() == null ? s.getCode().toString() : s.getDescription());
         err.put("type", httpStatus(e) < 500 ? "invalid_request_error" : "server_error");
+        // OpenAI's "param": the request field an INVALID_ARGUMENT names first
+        java.util.regex.Matcher field = PARAM.matcher(s.getDescription() == null ? "" : s.getDescription());
+        if (s.getCode() == Status.Code.INVALID_ARGUMENT && field.lookingAt()) err.put("param", field.group(1));
+        else err.putNull("param");
         err.put("code", s.getCode().toString().toLowerCase());
         return out;
     }

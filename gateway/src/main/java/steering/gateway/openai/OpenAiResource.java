@@ -92,12 +92,12 @@ public class OpenAiResource {
                     while (stream.hasNext()) send(out, compat().chunk(p, stream.next(), false).toString());
                     send(out, "[DONE]");
                 } catch (StatusRuntimeException e) {
-                    send(out, OpenAiCompat.errorBody(e).toString());
+                    send(out, OpenAiCompat.errorBody((StatusRuntimeException) OpenAiCompat.restated(e, kind)).toString());
                 }
             };
             return Response.ok(sse, "text/event-stream").header("Cache-Control", "no-cache").build();
         } catch (RuntimeException e) {
-            return error(e);
+            return error(OpenAiCompat.restated(e, kind));
         }
     }
 
