@@ -138,12 +138,20 @@ public class VectorServiceImpl implements VectorServiceGrpc.AsyncService, Bindab
             if (!Double.isFinite(strength) || Math.abs(strength) > 1e3) throw Errors.invalid("strength", strength + " is outside [-1000, 1000]");
             SteeringVector v = vectors.get(id);
             if (v == null) throw Errors.notFound("vector '" + id + "' does not exist");
-            int from = v.getFromIndex();
-            if (request.hasPrompt() && request.getPrompt().getKindCase() != Prompt.KindCase.KIND_NOT_SET) {
-                from = Interventions.fromIndex(v, request.getPrompt(), model);
+            boolean prompted = request.hasPrompt() && request.getPrompt().getKindCase() != Prompt.KindCase.KIND_NOT_SET;
+            if (request.hasPromptTokens() && !prompted) {
+                throw Errors.invalid("prompt_tokens", "give the prompt they are the tokens of (prompt): the marker is found in its text");
             }
+            int from = v.getFromIndex();
+            if (prompted) from = Interventions.fromIndex(v, request.getPrompt(), callerIds(request), model);
             return Interventions.withIntervention(v, Interventions.of(v, strength, from, sae, "id"));
         });
+    }
+
+    /** The prompt's ids as the caller tokenized them (null: it did not), so that the prompt is not tokenized twice. */
+    private static int[] callerIds(GetVectorRequest request) {
+        if (!request.hasPromptTokens() || request.getPromptTokens().getIdsCount() == 0) return null;
+        return request.getPromptTokens().getIdsList().stream().mapToInt(Integer::intValue).toArray();
     }
 
     @Override
