@@ -103,28 +103,36 @@ public class VectorServiceImpl implements VectorServiceGrpc.AsyncService, Bindab
 
     @Override
     public void buildVector(BuildVectorRequest request, StreamObserver<BuildVectorResponse> out) {
-        answer(out, () -> {
-            SteeringVector v = KindDefaults.apply(request, builder.build(request));
-            Intervention iv = Interventions.of(v, 1.0, v.getFromIndex(), sae, "sae_decoder.sae_id");
-            boolean save = !request.hasSave() || request.getSave();
-            if (save) vectors.save(v, request.getOverwrite());
-            return BuildVectorResponse.newBuilder().setVector(v.toBuilder().setIntervention(iv)).build();
-        });
+        answer(out, () -> finished(request, builder.build(request)));
+    }
+
+    /**
+     * BuildVector's answer: the vector with the request's kind, value and positions, stored unless save = false,
+     * and its intervention at strength 1, the tensor sent once as GetVector sends it.
+     */
+    private BuildVectorResponse finished(BuildVectorRequest request, SteeringVector built) throws java.io.IOException {
+        SteeringVector v = KindDefaults.apply(request, built);
+        Intervention iv = Interventions.of(v, 1.0, v.getFromIndex(), sae, "sae_decoder.sae_id");
+        if (saves(request)) vectors.save(v, request.getOverwrite());
+        return BuildVectorResponse.newBuilder().setVector(Interventions.withIntervention(v, iv)).build();
+    }
+
+    private static boolean saves(BuildVectorRequest request) {
+        return !request.hasSave() || request.getSave();
     }
 
     @Override
     public void startBuildVector(BuildVectorRequest request, StreamObserver<Operation> out) {
         answer(out, () -> {
             VectorBuilder.Prepared build = builder.prepare(request);
-            boolean save = !request.hasSave() || request.getSave();
-            if (save && !request.getVectorId().isEmpty() && !request.getOverwrite() && vectors.get(request.getVectorId()) != null) {
+            if (saves(request) && !request.getVectorId().isEmpty() && !request.getOverwrite() && vectors.get(request.getVectorId()) != null) {
                 throw new ArtifactStore.AlreadyExistsException(request.getVectorId());
             }
             return operations.start("BuildVector", ctx -> {
                 SteeringVector v = build.run(ctx);
-                if (save) vectors.save(v, request.getOverwrite());
+                if (saves(request)) vectors.save(v, request.getOverwrite());
                 return BuildVectorResponse.newBuilder()
-                        .setVector(v.toBuilder().setIntervention(Interventions.of(v, v.getDefaultScale(), v.getFromIndex())))
+                        .setVector(Interventions.withIntervention(v, Interventions.of(v, v.getDefaultScale(), v.getFromIndex())))
                         .build();
             });
         });

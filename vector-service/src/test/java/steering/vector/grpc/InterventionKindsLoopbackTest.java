@@ -1,5 +1,6 @@
 package steering.vector.grpc;
 
+import steering.common.steer.VectorTensor;
 import io.grpc.Status;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -111,7 +112,7 @@ class InterventionKindsLoopbackTest {
         assertEquals(6, iv.getValue(), 1e-12, "strength multiplies the value");
         assertFalse(iv.hasScale());
         assertEquals(PositionPolicy.GENERATED_ONLY, iv.getPositions());
-        assertEquals(v.getVector(), iv.getVector());
+        assertEquals(VectorTensor.of(v), iv.getVector());
         // the registry listing keeps the kind; model-service takes the intervention as it is
         assertTrue(mesh.vectors().listVectors(ListVectorsRequest.getDefaultInstance()).getVectorsList().stream()
                 .anyMatch(x -> x.getId().equals("dog-clamp") && x.getKind() == InterventionKind.CLAMP && x.getValue() == 3));
