@@ -107,8 +107,10 @@ public class VectorServiceImpl implements VectorServiceGrpc.AsyncService, Bindab
     }
 
     /**
-     * BuildVector's answer: the vector with the request's kind, value and positions, stored unless save = false,
-     * and its intervention at strength 1, the tensor sent once as GetVector sends it.
+     * What a build answers, unary or as StartBuildVector's result: the vector with the request's kind, value and
+     * positions, stored unless save = false, and its intervention at strength 1 (the kind's own: ADD at
+     * default_scale, the value kinds at their value, SAE_FEATURE with its SAE tensors), the tensor sent once as
+     * GetVector sends it.
      */
     private BuildVectorResponse finished(BuildVectorRequest request, SteeringVector built) throws java.io.IOException {
         SteeringVector v = KindDefaults.apply(request, built);
@@ -125,16 +127,11 @@ public class VectorServiceImpl implements VectorServiceGrpc.AsyncService, Bindab
     public void startBuildVector(BuildVectorRequest request, StreamObserver<Operation> out) {
         answer(out, () -> {
             VectorBuilder.Prepared build = builder.prepare(request);
+            KindDefaults.check(request); // a bad kind or value is refused now, not after the build's minutes
             if (saves(request) && !request.getVectorId().isEmpty() && !request.getOverwrite() && vectors.get(request.getVectorId()) != null) {
                 throw new ArtifactStore.AlreadyExistsException(request.getVectorId());
             }
-            return operations.start("BuildVector", ctx -> {
-                SteeringVector v = build.run(ctx);
-                if (saves(request)) vectors.save(v, request.getOverwrite());
-                return BuildVectorResponse.newBuilder()
-                        .setVector(Interventions.withIntervention(v, Interventions.of(v, v.getDefaultScale(), v.getFromIndex())))
-                        .build();
-            });
+            return operations.start("BuildVector", ctx -> finished(request, build.run(ctx)));
         });
     }
 
