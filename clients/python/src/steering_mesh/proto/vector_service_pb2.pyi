@@ -446,14 +446,16 @@ class SteeringVector(_message.Message):
     def __init__(self, id: _Optional[str] = ..., model_id: _Optional[str] = ..., hook: _Optional[_Union[_common_pb2.HookPoint, _Mapping]] = ..., method: _Optional[_Union[VectorMethod, str]] = ..., vector: _Optional[_Union[_common_pb2.Tensor, _Mapping]] = ..., norm: _Optional[float] = ..., positions: _Optional[_Union[_common_pb2.PositionPolicy, str]] = ..., from_index: _Optional[int] = ..., position_marker: _Optional[str] = ..., default_scale: _Optional[float] = ..., features: _Optional[_Iterable[_Union[WeightedFeature, _Mapping]]] = ..., sae_id: _Optional[str] = ..., approximator_id: _Optional[str] = ..., recipe: _Optional[_Union[BuildVectorRequest, _Mapping]] = ..., sources: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., calibration: _Optional[_Union[VectorCalibration, _Mapping]] = ..., description: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., intervention: _Optional[_Union[_common_pb2.Intervention, _Mapping]] = ..., training: _Optional[_Union[TrainingReport, _Mapping]] = ..., kind: _Optional[_Union[_common_pb2.InterventionKind, str]] = ..., value: _Optional[float] = ...) -> None: ...
 
 class GetVectorRequest(_message.Message):
-    __slots__ = ("id", "strength", "prompt")
+    __slots__ = ("id", "strength", "prompt", "prompt_tokens")
     ID_FIELD_NUMBER: _ClassVar[int]
     STRENGTH_FIELD_NUMBER: _ClassVar[int]
     PROMPT_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
     id: str
     strength: float
     prompt: _common_pb2.Prompt
-    def __init__(self, id: _Optional[str] = ..., strength: _Optional[float] = ..., prompt: _Optional[_Union[_common_pb2.Prompt, _Mapping]] = ...) -> None: ...
+    prompt_tokens: _common_pb2.TokenIds
+    def __init__(self, id: _Optional[str] = ..., strength: _Optional[float] = ..., prompt: _Optional[_Union[_common_pb2.Prompt, _Mapping]] = ..., prompt_tokens: _Optional[_Union[_common_pb2.TokenIds, _Mapping]] = ...) -> None: ...
 
 class ListVectorsRequest(_message.Message):
     __slots__ = ("model_id", "method", "include_data")

@@ -111,7 +111,9 @@ class VectorServiceServicer:
     """Missing associated documentation comment in .proto file."""
 
     def BuildVector(self, request, context):
-        """Builds a vector from one recipe and (unless save = false) stores it in the registry.
+        """Builds a vector from one recipe and (unless save = false) stores it in the registry. The answer sends the
+        tensor once, as GetVector does: in vector.intervention.vector, with vector.vector unset (every kind but
+        SAE_FEATURE, which keeps vector.vector, its direction).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -119,7 +121,8 @@ class VectorServiceServicer:
 
     def StartBuildVector(self, request, context):
         """Long-running BuildVector, for recipes that take minutes (trained): progress, the loss per step in the
-        metrics, cancellable; the result is a BuildVectorResponse.
+        metrics, cancellable; the result is the BuildVectorResponse that BuildVector would answer (the same kind,
+        value, positions and intervention).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

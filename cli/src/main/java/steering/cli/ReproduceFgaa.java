@@ -1,5 +1,6 @@
 package steering.cli;
 
+import steering.common.steer.VectorTensor;
 import steering.common.client.SaeClient;
 
 import steering.common.client.VectorClient;
@@ -276,7 +277,7 @@ class ReproduceFgaa implements Callable<Integer> {
         } catch (com.google.protobuf.InvalidProtocolBufferException e) {
             throw new IllegalStateException(task + ": BiPO training returned no vector", e);
         }
-        float[] v = TensorCodec.toFloats(trained.getVector());
+        float[] v = TensorCodec.toFloats(VectorTensor.of(trained));
         double norm = trained.getNorm();
         for (int i = 0; i < v.length; i++) v[i] /= (float) norm;
         return build(steering, task, "bipo", BuildVectorRequest.newBuilder().setRaw(RawVectorRecipe.newBuilder().setHook(hook)

@@ -1,6 +1,5 @@
 package steering.gateway;
 
-import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
@@ -19,10 +18,6 @@ import steering.gateway.grpc.SteeringResolver;
 import steering.gateway.grpc.SteeringServiceImpl;
 import steering.gateway.mesh.MeshClients;
 import steering.gateway.openai.OpenAiCompat;
-import steering.model.engine.GenerationEngine;
-import steering.model.grpc.ModelServiceImpl;
-import steering.model.loader.LoadedModel;
-import steering.model.loader.ModelLoader;
 import steering.sae.corpus.CorpusReader;
 import steering.sae.corpus.ReadableRoots;
 import steering.sae.grpc.SaeServiceImpl;
@@ -64,13 +59,10 @@ class GatewayKindsTest {
 
     @BeforeAll
     static void start() throws Exception {
-        System.setProperty("ai.djl.offline", "true");
-        Path shared = Path.of(System.getProperty("steering.shared.dir", "../shared")).toAbsolutePath().normalize();
+        StoriesModel stories = StoriesModel.load();
+        Path shared = StoriesModel.shared();
         Path dir = Files.createTempDirectory("gateway-kinds");
-        NDManager manager = NDManager.newBaseManager();
-        LoadedModel model = ModelLoader.load(shared.resolve("models/stories260K-hf"), manager, 512);
-        GenerationEngine engine = new GenerationEngine(model, 8, 64);
-        String modelAddress = "127.0.0.1:" + serve(new ModelServiceImpl(engine, 512)).getPort();
+        String modelAddress = "127.0.0.1:" + serve(stories.service()).getPort();
         steering.common.client.ModelClient saeModel = new steering.common.client.ModelClient(modelAddress, steering.common.grpc.ChannelFactory.plaintext(), 120);
         SaeStore store = new SaeStore(dir.resolve("saes"), 2);
         OperationRegistry saeOps = new OperationRegistry(1, 4, Duration.ofMinutes(10), 10);
@@ -90,7 +82,7 @@ class GatewayKindsTest {
         ManagedChannel saeChannel = NettyChannelBuilder.forAddress("127.0.0.1", Integer.parseInt(saeAddress.split(":")[1])).usePlaintext().build();
         saes = SaeServiceGrpc.newBlockingStub(saeChannel);
         open.addAll(List.of(saeChannel::shutdownNow, channel::shutdownNow, gwOps, mesh, vecOps, vSae, vModel, saeOps, store, saeModel,
-                engine, model, manager));
+                stories));
 
         // a small TopK SAE on the model's own activations, and its feature most active on a dog text
         Operation op = saes.startTrainSae(TrainSaeRequest.newBuilder().setSaeId(SAE).setHook(HookPoint.newBuilder().setName(HOOK))

@@ -37,8 +37,19 @@ public final class SteeringResolver {
         return resolve(specs, field, null);
     }
 
-    /** @param prompt the prompt being steered, for vectors whose start position depends on it (may be null) */
-    public List<Intervention> resolve(List<SteeringSpec> specs, String field, Prompt prompt) {
+    /**
+     * The prompt of a request, to be tokenized (by model-service, under the call's deadline) only if a registry
+     * vector needs it, and then sent on as its ids.
+     */
+    public TokenizedPrompt tokenized(Prompt prompt) {
+        return new TokenizedPrompt(prompt, mesh == null ? null : () -> deadlined(mesh.modelBlocking()));
+    }
+
+    /**
+     * @param prompt the prompt being steered, for vectors whose start position depends on it (may be null); a
+     *               registry vector gets it with its ids (tokenized here once), so vector-service does not tokenize it
+     */
+    public List<Intervention> resolve(List<SteeringSpec> specs, String field, TokenizedPrompt prompt) {
         // model-service takes at most 64 interventions a request: refuse more before resolving any of them
         if (specs.size() > MAX_SPECS) throw Errors.invalid(field, specs.size() + " steering specs is over the limit of " + MAX_SPECS);
         List<Intervention> out = new ArrayList<>(specs.size());
@@ -48,9 +59,11 @@ public final class SteeringResolver {
             Intervention iv = switch (spec.getSourceCase()) {
                 case INTERVENTION -> inline(spec.getIntervention(), f + ".intervention");
                 // vector-service's complaints about the request we made name the field of ours they came from
-                case VECTOR_ID -> Errors.restating(() -> registry(f).getVector(GetVectorRequest.newBuilder().setId(spec.getVectorId())
-                        .setPrompt(prompt == null ? Prompt.getDefaultInstance() : prompt).build()), p -> registryField(p, f))
-                        .getIntervention();
+                case VECTOR_ID -> {
+                    VectorServiceGrpc.VectorServiceBlockingStub registry = registry(f);
+                    GetVectorRequest get = getVector(spec.getVectorId(), prompt);
+                    yield Errors.restating(() -> registry.getVector(get), p -> registryField(p, f)).getIntervention();
+                }
                 case RECIPE -> Errors.restating(() -> registry(f).buildVector(spec.getRecipe()),
                         p -> p.equals("recipe") ? f + ".recipe" : f + ".recipe." + p).getVector().getIntervention();
                 case SOURCE_NOT_SET -> throw Errors.invalid(f, "give a vector_id, an inline intervention or a recipe");
@@ -72,6 +85,15 @@ public final class SteeringResolver {
             out.add(iv);
         }
         return out;
+    }
+
+    /** GetVector of {@code id} for the prompt, with its ids when it is text or a chat. */
+    private static GetVectorRequest getVector(String id, TokenizedPrompt prompt) {
+        GetVectorRequest.Builder b = GetVectorRequest.newBuilder().setId(id)
+                .setPrompt(prompt == null ? Prompt.getDefaultInstance() : prompt.prompt());
+        TokenIds ids = prompt == null ? null : prompt.ids();
+        if (ids != null && ids.getIdsCount() > 0) b.setPromptTokens(ids);
+        return b.build();
     }
 
     /** An inline intervention; an SAE_FEATURE that names its feature gets the feature's tensors. */
@@ -121,6 +143,11 @@ public final class SteeringResolver {
     private VectorServiceGrpc.VectorServiceBlockingStub registry(String field) {
         VectorServiceGrpc.VectorServiceBlockingStub stub = mesh == null ? null : mesh.vectorBlocking();
         if (stub == null) throw Errors.unavailable(field + ": this gateway has no vector-service configured (steering.vector-service.address)");
+        return deadlined(stub);
+    }
+
+    /** The served call's deadline, or 10 minutes for a call without one. */
+    private static <S extends io.grpc.stub.AbstractStub<S>> S deadlined(S stub) {
         return Context.current().getDeadline() != null ? stub : stub.withDeadlineAfter(10, TimeUnit.MINUTES);
     }
 }

@@ -103,8 +103,11 @@ public class SteeringServiceImpl implements SteeringGrpc.AsyncService, BindableS
     public void generate(SteeredGenerateRequest request, StreamObserver<GenerateResponse> out) {
         GenerateRequest downstream;
         try {
-            downstream = GenerateRequest.newBuilder().setPrompt(request.getPrompt()).setSampling(request.getSampling())
-                    .addAllInterventions(resolver.resolve(request.getSteeringList(), "steering", request.getPrompt())).build();
+            // a registry vector tokenizes the prompt (once); Generate then gets its ids
+            TokenizedPrompt prompt = resolver.tokenized(request.getPrompt());
+            List<Intervention> steering = resolver.resolve(request.getSteeringList(), "steering", prompt);
+            downstream = GenerateRequest.newBuilder().setPrompt(prompt.forGeneration()).setSampling(request.getSampling())
+                    .addAllInterventions(steering).build();
         } catch (Throwable t) {
             out.onError(Errors.toStatus(t));
             return;
@@ -143,16 +146,16 @@ public class SteeringServiceImpl implements SteeringGrpc.AsyncService, BindableS
             if (request.getConfigsCount() > Evaluator.MAX_CONFIGS) {
                 throw Errors.invalid("configs", request.getConfigsCount() + " configurations is outside [1, " + Evaluator.MAX_CONFIGS + "]");
             }
-            checkPrompt(request.getPrompt());
+            TokenizedPrompt prompt = resolver.tokenized(request.getPrompt()).checked();
             long seed = request.getSampling().hasSeed() ? request.getSampling().getSeed() : ThreadLocalRandom.current().nextLong(1L << 48);
             List<GenerateRequest> jobs = new ArrayList<>();
             List<ComparedGeneration.Builder> results = new ArrayList<>();
             List<UnaryOperator<String>> fields = new ArrayList<>();
             for (int c = 0; c < request.getConfigsCount(); c++) {
                 SteeringConfig config = request.getConfigs(c);
-                List<Intervention> ivs = resolver.resolve(config.getSteeringList(), "configs[" + c + "].steering", request.getPrompt());
+                List<Intervention> ivs = resolver.resolve(config.getSteeringList(), "configs[" + c + "].steering", prompt);
                 for (int s = 0; s < samples; s++) {
-                    jobs.add(GenerateRequest.newBuilder().setPrompt(request.getPrompt())
+                    jobs.add(GenerateRequest.newBuilder().setPrompt(prompt.forGeneration())
                             .setSampling(request.getSampling().toBuilder().setSeed(seed + s)).addAllInterventions(ivs).build());
                     results.add(ComparedGeneration.newBuilder().setLabel(config.getLabel().isEmpty() ? "config " + c : config.getLabel())
                             .setSample(s).setSeed(seed + s));
@@ -171,16 +174,6 @@ public class SteeringServiceImpl implements SteeringGrpc.AsyncService, BindableS
             out.onCompleted();
         } catch (Throwable t) {
             out.onError(Errors.toStatus(t));
-        }
-    }
-
-    /**
-     * A prompt that many generations share is checked once by model-service (Tokenize: its size limits and token
-     * count, refused as "prompt...: ..."), before every one of them carries it there.
-     */
-    private void checkPrompt(Prompt prompt) {
-        if (prompt.getKindCase() != Prompt.KindCase.KIND_NOT_SET) {
-            withDeadline(mesh.modelBlocking()).tokenize(TokenizeRequest.newBuilder().setPrompt(prompt).build());
         }
     }
 
@@ -240,7 +233,7 @@ public class SteeringServiceImpl implements SteeringGrpc.AsyncService, BindableS
         try {
             if (operations == null || evaluator == null) throw Errors.unavailable("evaluations are not enabled on this gateway");
             EvaluateRequest checked = evaluator.validate(request);
-            checkPrompt(checked.getPrompt());
+            resolver.tokenized(checked.getPrompt()).checked(); // refused now, not in the operation
             evaluator.judgeFor(checked); // an unusable judge is refused now, as Compare refuses its inputs, not later in the operation
             out.onNext(operations.start("Evaluate", checked, op -> evaluator.run(checked, op)));
             out.onCompleted();

@@ -11,6 +11,7 @@ import io.grpc.StatusRuntimeException;
 import steering.common.grpc.Errors;
 import steering.common.steer.SamplingChecks;
 import steering.gateway.grpc.SteeringResolver;
+import steering.gateway.grpc.TokenizedPrompt;
 import steering.v1.*;
 
 import java.util.ArrayList;
@@ -77,7 +78,11 @@ public final class OpenAiCompat {
 
         GenerateRequest.Builder req = GenerateRequest.newBuilder().setPrompt(prompt).setSampling(sampling);
         List<SteeringSpec> specs = steeringSpecs(body.get("steering"), "steering");
-        if (!specs.isEmpty()) req.addAllInterventions(resolver.resolve(specs, "steering", prompt.build()));
+        if (!specs.isEmpty()) {
+            // a registry vector tokenizes the prompt (once); Generate then gets its ids
+            TokenizedPrompt tokens = resolver.tokenized(prompt.build());
+            req.addAllInterventions(resolver.resolve(specs, "steering", tokens)).setPrompt(tokens.forGeneration());
+        }
         String prefix = kind == Kind.CHAT ? "chatcmpl-" : "cmpl-";
         return new Parsed(req.build(), body.path("model").asText(servedModel), body.path("stream").asBoolean(false),
                 prefix + UUID.randomUUID(), System.currentTimeMillis() / 1000, kind);

@@ -7,6 +7,7 @@ import steering.common.grpc.Errors;
 import steering.common.ops.OperationRegistry;
 import steering.gateway.eval.Evaluator;
 import steering.gateway.grpc.SteeringResolver;
+import steering.gateway.grpc.TokenizedPrompt;
 import steering.gateway.mesh.MeshClients;
 import steering.gateway.openai.OpenAiCompat;
 import steering.v1.*;
@@ -63,7 +64,7 @@ public final class Evaluations {
                 .setSamples(PlaygroundJson.integer(body, "samples", 2, 1, 64))
                 .setBehaviourJudge(judge.equals("chat") ? BehaviourJudge.BEHAVIOUR_JUDGE_CHAT : BehaviourJudge.BEHAVIOUR_JUDGE_EMBEDDING)
                 .build();
-        PlaygroundInputs.resolve(resolver, specs, prompt); // refuses a bad spec with the page's field names
+        PlaygroundInputs.resolve(resolver, specs, TokenizedPrompt.asGiven(prompt)); // refuses a bad spec with the page's field names
         EvaluateRequest checked = restatedConfig(request);
         PlaygroundInputs.checkPrompt(mesh, prompt, deadlineSeconds);
         return operation(operations.start("Evaluate", op -> evaluator.run(checked, op)));

@@ -1,5 +1,6 @@
 package steering.gateway.playground;
 
+import steering.common.steer.VectorTensor;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -53,9 +54,8 @@ public final class MeshViews {
         // the scale strength 1.0 means; the calibrated one when StartCalibrateScale has run
         if (v.hasCalibration()) out.put("calibrated_scale", v.getCalibration().getBestScale());
         else out.putNull("calibrated_scale");
-        // GetVector carries the tensor ([d] or ActAdd's [n, d]) once: in its intervention, or (SAE_FEATURE, whose
-        // intervention holds the SAE's tensors) in vector; ListVectors leaves it out
-        Tensor data = v.hasVector() ? v.getVector() : v.getIntervention().hasVector() ? v.getIntervention().getVector() : null;
+        // the tensor ([d] or ActAdd's [n, d]) travels once, where VectorTensor reads it; ListVectors leaves it out
+        Tensor data = VectorTensor.of(v);
         if (data != null) out.put("shape", data.getShapeList().toString());
         return out;
     }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.grpc.StatusRuntimeException;
 import steering.common.grpc.Errors;
 import steering.gateway.grpc.SteeringResolver;
+import steering.gateway.grpc.TokenizedPrompt;
 import steering.gateway.mesh.MeshClients;
 import steering.v1.ChatMessage;
 import steering.v1.ChatMessages;
@@ -11,7 +12,6 @@ import steering.v1.Intervention;
 import steering.v1.Prompt;
 import steering.v1.SamplingParams;
 import steering.v1.SteeringSpec;
-import steering.v1.TokenizeRequest;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -54,11 +54,13 @@ final class PlaygroundInputs {
         return s.build();
     }
 
-    /** model-service checks the prompt (its size limits) once, before any generation carries it. */
-    static void checkPrompt(MeshClients mesh, Prompt prompt, long deadlineSeconds) {
+    /**
+     * model-service checks the prompt (its size limits) once, before any generation carries it; its ids then go to
+     * vector-service and to every generation, so the prompt is tokenized once.
+     */
+    static TokenizedPrompt checkPrompt(MeshClients mesh, Prompt prompt, long deadlineSeconds) {
         try {
-            mesh.modelBlocking().withDeadlineAfter(deadlineSeconds, TimeUnit.SECONDS)
-                    .tokenize(TokenizeRequest.newBuilder().setPrompt(prompt).build());
+            return new TokenizedPrompt(prompt, () -> mesh.modelBlocking().withDeadlineAfter(deadlineSeconds, TimeUnit.SECONDS)).checked();
         } catch (StatusRuntimeException e) {
             throw restated(e);
         }
@@ -68,7 +70,7 @@ final class PlaygroundInputs {
      * The steering specs resolved into interventions one by one, so that vector-service's refusal of a recipe
      * ("caa_mean.hook.name: ...") names the page's field ("steering[0].recipe.caa_mean.hook.name: ...").
      */
-    static List<Intervention> resolve(SteeringResolver resolver, List<SteeringSpec> specs, Prompt prompt) {
+    static List<Intervention> resolve(SteeringResolver resolver, List<SteeringSpec> specs, TokenizedPrompt prompt) {
         List<Intervention> out = new ArrayList<>();
         for (int i = 0; i < specs.size(); i++) {
             String field = "steering[" + i + "]";

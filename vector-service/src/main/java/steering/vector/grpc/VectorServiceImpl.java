@@ -103,30 +103,35 @@ public class VectorServiceImpl implements VectorServiceGrpc.AsyncService, Bindab
 
     @Override
     public void buildVector(BuildVectorRequest request, StreamObserver<BuildVectorResponse> out) {
-        answer(out, () -> {
-            SteeringVector v = KindDefaults.apply(request, builder.build(request));
-            Intervention iv = Interventions.of(v, 1.0, v.getFromIndex(), sae, "sae_decoder.sae_id");
-            boolean save = !request.hasSave() || request.getSave();
-            if (save) vectors.save(v, request.getOverwrite());
-            return BuildVectorResponse.newBuilder().setVector(v.toBuilder().setIntervention(iv)).build();
-        });
+        answer(out, () -> finished(request, builder.build(request)));
+    }
+
+    /**
+     * What a build answers, unary or as StartBuildVector's result: the vector with the request's kind, value and
+     * positions, stored unless save = false, and its intervention at strength 1 (the kind's own: ADD at
+     * default_scale, the value kinds at their value, SAE_FEATURE with its SAE tensors), the tensor sent once as
+     * GetVector sends it.
+     */
+    private BuildVectorResponse finished(BuildVectorRequest request, SteeringVector built) throws java.io.IOException {
+        SteeringVector v = KindDefaults.apply(request, built);
+        Intervention iv = Interventions.of(v, 1.0, v.getFromIndex(), sae, "sae_decoder.sae_id");
+        if (saves(request)) vectors.save(v, request.getOverwrite());
+        return BuildVectorResponse.newBuilder().setVector(Interventions.withIntervention(v, iv)).build();
+    }
+
+    private static boolean saves(BuildVectorRequest request) {
+        return !request.hasSave() || request.getSave();
     }
 
     @Override
     public void startBuildVector(BuildVectorRequest request, StreamObserver<Operation> out) {
         answer(out, () -> {
             VectorBuilder.Prepared build = builder.prepare(request);
-            boolean save = !request.hasSave() || request.getSave();
-            if (save && !request.getVectorId().isEmpty() && !request.getOverwrite() && vectors.get(request.getVectorId()) != null) {
+            KindDefaults.check(request); // a bad kind or value is refused now, not after the build's minutes
+            if (saves(request) && !request.getVectorId().isEmpty() && !request.getOverwrite() && vectors.get(request.getVectorId()) != null) {
                 throw new ArtifactStore.AlreadyExistsException(request.getVectorId());
             }
-            return operations.start("BuildVector", ctx -> {
-                SteeringVector v = build.run(ctx);
-                if (save) vectors.save(v, request.getOverwrite());
-                return BuildVectorResponse.newBuilder()
-                        .setVector(v.toBuilder().setIntervention(Interventions.of(v, v.getDefaultScale(), v.getFromIndex())))
-                        .build();
-            });
+            return operations.start("BuildVector", ctx -> finished(request, build.run(ctx)));
         });
     }
 
@@ -138,12 +143,20 @@ public class VectorServiceImpl implements VectorServiceGrpc.AsyncService, Bindab
             if (!Double.isFinite(strength) || Math.abs(strength) > 1e3) throw Errors.invalid("strength", strength + " is outside [-1000, 1000]");
             SteeringVector v = vectors.get(id);
             if (v == null) throw Errors.notFound("vector '" + id + "' does not exist");
-            int from = v.getFromIndex();
-            if (request.hasPrompt() && request.getPrompt().getKindCase() != Prompt.KindCase.KIND_NOT_SET) {
-                from = Interventions.fromIndex(v, request.getPrompt(), model);
+            boolean prompted = request.hasPrompt() && request.getPrompt().getKindCase() != Prompt.KindCase.KIND_NOT_SET;
+            if (request.hasPromptTokens() && !prompted) {
+                throw Errors.invalid("prompt_tokens", "give the prompt they are the tokens of (prompt): the marker is found in its text");
             }
+            int from = v.getFromIndex();
+            if (prompted) from = Interventions.fromIndex(v, request.getPrompt(), callerIds(request), model);
             return Interventions.withIntervention(v, Interventions.of(v, strength, from, sae, "id"));
         });
+    }
+
+    /** The prompt's ids as the caller tokenized them (null: it did not), so that the prompt is not tokenized twice. */
+    private static int[] callerIds(GetVectorRequest request) {
+        if (!request.hasPromptTokens() || request.getPromptTokens().getIdsCount() == 0) return null;
+        return request.getPromptTokens().getIdsList().stream().mapToInt(Integer::intValue).toArray();
     }
 
     @Override

@@ -1,5 +1,6 @@
 package steering.vector.grpc;
 
+import steering.common.steer.VectorTensor;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.BeforeAll;
@@ -54,12 +55,12 @@ class ActAddCaaLoopbackTest {
         int pad = space[space.length - 1];
         assertEquals(Integer.toString(pad), v.getMetadataOrThrow("pad_token_id"));
         int n = Math.max(pos.length, neg.length);
-        assertEquals(List.of((long) n, 64L), v.getVector().getShapeList());
+        assertEquals(List.of((long) n, 64L), VectorTensor.of(v).getShapeList());
         int[] pp = java.util.Arrays.copyOf(pos, n), nn = java.util.Arrays.copyOf(neg, n);
         for (int i = pos.length; i < n; i++) pp[i] = pad;
         for (int i = neg.length; i < n; i++) nn[i] = pad;
         float[] expected = Vec.sub(capture(pp, "blocks.1.hook_resid_pre"), capture(nn, "blocks.1.hook_resid_pre"));
-        float[] got = TensorCodec.toFloats(v.getVector());
+        float[] got = TensorCodec.toFloats(VectorTensor.of(v));
         for (int i = 0; i < expected.length; i++) assertEquals(expected[i], got[i], 1e-5, "element " + i);
         for (int i = 0; i < 64; i++) assertEquals(0f, got[i], "BOS (row 0) cancels exactly");
         assertEquals(Vec.norm(got), v.getNorm(), 1e-4);
@@ -116,7 +117,7 @@ class ActAddCaaLoopbackTest {
                 for (int j = 0; j < 64; j++) acc[j] += sign * rows[at * 64 + j] / items.size();
             }
         }
-        float[] got = TensorCodec.toFloats(v.getVector());
+        float[] got = TensorCodec.toFloats(VectorTensor.of(v));
         for (int j = 0; j < 64; j++) assertEquals(acc[j], got[j], 1e-5, "element " + j);
         assertEquals(PositionPolicy.FROM_INDEX, v.getPositions());
         assertEquals("\nResponse:", v.getPositionMarker());
@@ -189,7 +190,7 @@ class ActAddCaaLoopbackTest {
         double norm = 0;
         for (double x : diff) norm += x * x;
         norm = Math.sqrt(norm);
-        float[] got = TensorCodec.toFloats(v.getVector());
+        float[] got = TensorCodec.toFloats(VectorTensor.of(v));
         for (int j = 0; j < 64; j++) assertEquals(diff[j] / norm, got[j], 1e-5);
 
         String prompt = "Once upon a time, there was a little";

@@ -171,6 +171,9 @@ class BadInputLoopbackTest {
         assertStatus(Status.Code.ALREADY_EXISTS, () -> v.buildVector(BuildVectorRequest.newBuilder().setVectorId("dup").setRaw(RawVectorRecipe.newBuilder()
                 .setHook(hook("blocks.1.hook_resid_post")).setVector(TensorCodec.ofFloats(ones(), 64))).build()), "dup", "overwrite");
         assertStatus(Status.Code.INVALID_ARGUMENT, () -> v.getVector(GetVectorRequest.newBuilder().setId(x.getId()).setStrength(Double.NaN).build()), "strength");
+        // ids without the prompt they tokenize: the marker is found in the prompt's text
+        assertStatus(Status.Code.INVALID_ARGUMENT, () -> v.getVector(GetVectorRequest.newBuilder().setId(x.getId())
+                .setPromptTokens(TokenIds.newBuilder().addIds(1)).build()), "prompt_tokens", "prompt");
         v.deleteVector(DeleteVectorRequest.newBuilder().setId("dup").build());
         assertStatus(Status.Code.NOT_FOUND, () -> v.getVector(GetVectorRequest.newBuilder().setId("dup").build()));
     }

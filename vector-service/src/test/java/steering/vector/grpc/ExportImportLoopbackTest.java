@@ -1,5 +1,6 @@
 package steering.vector.grpc;
 
+import steering.common.steer.VectorTensor;
 import com.google.protobuf.ByteString;
 import io.grpc.Status;
 import org.junit.jupiter.api.BeforeAll;
@@ -54,7 +55,7 @@ class ExportImportLoopbackTest {
         SteeringVector back = importFile("imported-actadd", ImportFileRecipe.newBuilder().setData(e.getData()));
         assertEquals(VectorMethod.VECTOR_METHOD_IMPORTED, back.getMethod());
         assertEquals("VECTOR_METHOD_ACTADD", back.getMetadataOrThrow("imported_method"));
-        assertEquals(actAdd.getVector(), back.getVector());
+        assertEquals(VectorTensor.of(actAdd), VectorTensor.of(back));
         assertEquals(actAdd.getHook(), back.getHook());
         assertEquals(PositionPolicy.PROMPT_FRONT, back.getPositions());
         assertEquals(3.0, back.getDefaultScale());
@@ -72,7 +73,7 @@ class ExportImportLoopbackTest {
         assertEquals(0, e.getWarningsCount());
         Path f = dir.resolve(e.getFileName());
         Files.write(f, e.getData().toByteArray());
-        float[] v = TensorCodec.toFloats(caaMean.getVector());
+        float[] v = TensorCodec.toFloats(VectorTensor.of(caaMean));
         try (GgufFile g = GgufFile.open(f)) {
             assertEquals("controlvector", g.getString("general.architecture"));
             assertEquals("llama", g.getString("controlvector.model_hint"));
@@ -97,7 +98,7 @@ class ExportImportLoopbackTest {
     void residPreOfTheNextBlockIsTheSameSlotAndFromIndexIsWarnedAbout() throws Exception {
         SteeringVector pre = mesh.vectors().buildVector(BuildVectorRequest.newBuilder().setVectorId("export-pre")
                 .setRaw(RawVectorRecipe.newBuilder().setHook(HookPoint.newBuilder().setName("blocks.3.hook_resid_pre"))
-                        .setVector(caaMean.getVector()).setPositions(PositionPolicy.FROM_INDEX).setPositionMarker("\nResponse:"))
+                        .setVector(VectorTensor.of(caaMean)).setPositions(PositionPolicy.FROM_INDEX).setPositionMarker("\nResponse:"))
                 .build()).getVector();
         ExportVectorResponse e = export(pre.getId(), VectorFileFormat.VECTOR_FILE_FORMAT_GGUF);
         VectorFileFormat fmt = e.getFormat();
@@ -114,7 +115,7 @@ class ExportImportLoopbackTest {
     void whatAControlVectorCannotHoldIsRefused() {
         assertStatus(Status.Code.INVALID_ARGUMENT, () -> export(actAdd.getId(), VectorFileFormat.VECTOR_FILE_FORMAT_GGUF), "format", "rows");
         SteeringVector first = mesh.vectors().buildVector(BuildVectorRequest.newBuilder().setVectorId("export-block0")
-                .setRaw(RawVectorRecipe.newBuilder().setHook(HookPoint.newBuilder().setName("blocks.0.hook_resid_post")).setVector(caaMean.getVector()))
+                .setRaw(RawVectorRecipe.newBuilder().setHook(HookPoint.newBuilder().setName("blocks.0.hook_resid_post")).setVector(VectorTensor.of(caaMean)))
                 .build()).getVector();
         assertStatus(Status.Code.INVALID_ARGUMENT, () -> export(first.getId(), VectorFileFormat.VECTOR_FILE_FORMAT_GGUF), "format", "N >= 1");
         assertStatus(Status.Code.NOT_FOUND, () -> export("no-such-vector", VectorFileFormat.VECTOR_FILE_FORMAT_SAFETENSORS), "no-such-vector");
@@ -135,7 +136,7 @@ class ExportImportLoopbackTest {
         assertStatus(Status.Code.INVALID_ARGUMENT, () -> importFile("multi", ImportFileRecipe.newBuilder().setData(bytes)), "file.gguf_layer", "[1, 2, 3, 4]");
         SteeringVector three = importFile("multi-3", ImportFileRecipe.newBuilder().setData(bytes).setGgufLayer(3));
         assertEquals("blocks.3.hook_resid_post", three.getHook().getName());
-        assertEquals(3f, TensorCodec.toFloats(three.getVector())[3]);
+        assertEquals(3f, TensorCodec.toFloats(VectorTensor.of(three))[3]);
         assertEquals("llama", three.getMetadataOrThrow("model_hint"));
         assertStatus(Status.Code.INVALID_ARGUMENT, () -> importFile("multi-9", ImportFileRecipe.newBuilder().setData(bytes).setGgufLayer(9)), "file.gguf_layer");
         // another architecture's GGUF (a model file, say) is not a control vector

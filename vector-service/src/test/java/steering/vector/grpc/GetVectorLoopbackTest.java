@@ -1,5 +1,6 @@
 package steering.vector.grpc;
 
+import steering.common.steer.VectorTensor;
 import com.google.protobuf.ByteString;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -11,7 +12,7 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * GetVector sends a stored vector's tensor once (issue 15): in the intervention, ready for model-service, with
+ * GetVector (and BuildVector's answer) sends a stored vector's tensor once (issue 15): in the intervention, ready for model-service, with
  * SteeringVector.vector unset; an SAE_FEATURE vector, whose intervention holds the SAE's tensors, keeps its direction
  * in vector. Real services on loopback.
  */
@@ -31,11 +32,11 @@ class GetVectorLoopbackTest {
                 .setCaaMean(CaaMeanRecipe.newBuilder().setHook(HOOK).addPositive("The dog barked at the ball.")
                         .addNegative("The cat sat on the mat.")).build()).getVector();
         SteeringVector got = mesh.vectors().getVector(GetVectorRequest.newBuilder().setId("once-dog").setStrength(8).build());
-        ByteString data = built.getVector().getData();
+        ByteString data = VectorTensor.of(built).getData();
         assertEquals(64 * 4, data.size());
         assertEquals(1, occurrences(got.toByteString(), data), "the vector's bytes appear once in GetVector's answer");
         assertFalse(got.hasVector());
-        assertEquals(built.getVector(), got.getIntervention().getVector());
+        assertEquals(VectorTensor.of(built), got.getIntervention().getVector());
         assertEquals(8.0, got.getIntervention().getScale(), 1e-12);
 
         // GetVector -> Generate: its intervention steers as the built one at the same scale does
@@ -54,6 +55,17 @@ class GetVectorLoopbackTest {
         assertEquals(built.getVector(), got.getVector());
         assertFalse(got.getIntervention().hasVector());
         assertTrue(got.getIntervention().getSaeFeature().hasEncoder() && got.getIntervention().getSaeFeature().hasDecoder());
+    }
+
+    @Test
+    void buildVectorAnswersWithTheTensorOnceToo() {
+        BuildVectorResponse r = mesh.vectors().buildVector(BuildVectorRequest.newBuilder().setVectorId("once-built").setSave(false)
+                .setCaaMean(CaaMeanRecipe.newBuilder().setHook(HOOK).addPositive("The dog ran.").addNegative("The cat sat.")).build());
+        ByteString data = r.getVector().getIntervention().getVector().getData();
+        assertEquals(64 * 4, data.size());
+        assertEquals(1, occurrences(r.toByteString(), data), "the vector's bytes appear once in BuildVector's answer");
+        assertFalse(r.getVector().hasVector());
+        assertEquals(r.getVector().getIntervention().getVector(), VectorTensor.of(r.getVector()));
     }
 
     private static List<Integer> generate(Intervention... ivs) {

@@ -1,5 +1,6 @@
 package steering.vector.grpc;
 
+import steering.common.steer.VectorTensor;
 import io.grpc.Status;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -97,6 +98,36 @@ class InterventionKindsLoopbackTest {
         return pre > 0 && (!sf.hasThreshold() || pre > sf.getThreshold()) ? pre : 0;
     }
 
+    /** StartBuildVector's result is BuildVector's answer (issue 15), for ADD, ABLATE, the value kinds and SAE_FEATURE. */
+    @Test
+    void startBuildVectorAnswersAsBuildVectorForEveryKind() {
+        float[] direction = new float[64];
+        for (int i = 0; i < 64; i++) direction[i] = (i % 7) - 3;
+        BuildVectorRequest.Builder raw = BuildVectorRequest.newBuilder().setSave(false).setRaw(RawVectorRecipe.newBuilder()
+                .setHook(HookPoint.newBuilder().setName(TestMesh.SAE_HOOK)).setVector(TensorCodec.ofFloats(direction, 64)));
+        List<BuildVectorRequest> families = List.of(
+                raw.clone().setVectorId("op-add").build(),
+                raw.clone().setVectorId("op-ablate").setKind(InterventionKind.ABLATE).build(),
+                raw.clone().setVectorId("op-clamp").setKind(InterventionKind.CLAMP).setValue(2).setPositions(PositionPolicy.GENERATED_ONLY).build(),
+                raw.clone().setVectorId("op-cap").setKind(InterventionKind.CAP_AT_MOST).setValue(1).build(),
+                oneFeature(3).setVectorId("op-feature").setSave(false).setKind(InterventionKind.SAE_FEATURE).setValue(5).build());
+        // a kind's missing value is refused at Start, as BuildVector refuses it, not after the build
+        assertStatus(Status.Code.INVALID_ARGUMENT, () -> mesh.vectors().startBuildVector(raw.clone().setKind(InterventionKind.CLAMP).build()),
+                "value", "CLAMP needs the target value");
+        // every family checked, so that a failure names each kind that differs
+        assertAll(families.stream().map(r -> () -> {
+            SteeringVector unary = mesh.vectors().buildVector(r).getVector();
+            Operation done = TestMesh.await(mesh.vectors().watchOperation(WatchOperationRequest.newBuilder()
+                    .setId(mesh.vectors().startBuildVector(r).getId()).build()));
+            assertEquals(OperationState.OPERATION_STATE_SUCCEEDED, done.getState(), r.getVectorId() + ": " + done.getError().getMessage());
+            SteeringVector operation = done.getResult().unpack(BuildVectorResponse.class).getVector();
+            assertEquals(r.getKind(), operation.getKind(), r.getVectorId());
+            assertEquals(r.getKind(), operation.getIntervention().getKind(), r.getVectorId());
+            assertEquals(unary.toBuilder().clearCreatedAt().build(), operation.toBuilder().clearCreatedAt().build(),
+                    r.getVectorId() + ": the operation's answer is BuildVector's");
+        }));
+    }
+
     @Test
     void storedKindsKeepTheirValueAndPositionsAndStrengthScalesTheValue() {
         BuildVectorRequest.Builder caa = BuildVectorRequest.newBuilder().setVectorId("dog-clamp").setOverwrite(true)
@@ -111,7 +142,7 @@ class InterventionKindsLoopbackTest {
         assertEquals(6, iv.getValue(), 1e-12, "strength multiplies the value");
         assertFalse(iv.hasScale());
         assertEquals(PositionPolicy.GENERATED_ONLY, iv.getPositions());
-        assertEquals(v.getVector(), iv.getVector());
+        assertEquals(VectorTensor.of(v), iv.getVector());
         // the registry listing keeps the kind; model-service takes the intervention as it is
         assertTrue(mesh.vectors().listVectors(ListVectorsRequest.getDefaultInstance()).getVectorsList().stream()
                 .anyMatch(x -> x.getId().equals("dog-clamp") && x.getKind() == InterventionKind.CLAMP && x.getValue() == 3));

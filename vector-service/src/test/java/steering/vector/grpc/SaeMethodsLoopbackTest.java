@@ -1,5 +1,6 @@
 package steering.vector.grpc;
 
+import steering.common.steer.VectorTensor;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import steering.common.safetensors.SafetensorsFile;
@@ -59,7 +60,7 @@ class SaeMethodsLoopbackTest {
                 .addFeatures(a).addFeatures(b).build());
         float[] r = TensorCodec.toFloats(rows.getDirections());
         float[] ra = java.util.Arrays.copyOfRange(r, 0, 64), rb = java.util.Arrays.copyOfRange(r, 64, 128);
-        assertArrayEquals(Vec.unit(ra), TensorCodec.toFloats(one.getVector()), 1e-6f);
+        assertArrayEquals(Vec.unit(ra), TensorCodec.toFloats(VectorTensor.of(one)), 1e-6f);
         assertEquals(TestMesh.SAE_HOOK, one.getHook().getName());
         assertEquals(PositionPolicy.ALL, one.getPositions());
         assertEquals(List.of(wf(a, 1)), one.getFeaturesList());
@@ -68,13 +69,13 @@ class SaeMethodsLoopbackTest {
         oneHot[a] = 1;
         float[] decoded = TensorCodec.toFloats(mesh.saes().decode(DecodeRequest.newBuilder().setSaeId(TestMesh.SAE_ID)
                 .setDense(TensorCodec.ofFloats(oneHot, 256)).build()).getReconstruction());
-        assertTrue(Vec.cosine(Vec.unit(decoded), TensorCodec.toFloats(one.getVector())) < 0.99, "decode(one_hot) is not the decoder row");
+        assertTrue(Vec.cosine(Vec.unit(decoded), TensorCodec.toFloats(VectorTensor.of(one))) < 0.99, "decode(one_hot) is not the decoder row");
         // two features: unit(0.7 r_a + 0.3 r_b)
         SteeringVector two = mesh.vectors().buildVector(BuildVectorRequest.newBuilder().setSave(false)
                 .setSaeDecoder(SaeDecoderRecipe.newBuilder().setSaeId(TestMesh.SAE_ID).addFeatures(wf(a, 0.7)).addFeatures(wf(b, 0.3))).build()).getVector();
         float[] mix = new float[64];
         for (int i = 0; i < 64; i++) mix[i] = 0.7f * ra[i] + 0.3f * rb[i];
-        assertArrayEquals(Vec.unit(mix), TensorCodec.toFloats(two.getVector()), 1e-6f);
+        assertArrayEquals(Vec.unit(mix), TensorCodec.toFloats(VectorTensor.of(two)), 1e-6f);
     }
 
     @Test
@@ -133,11 +134,11 @@ class SaeMethodsLoopbackTest {
         float[] t = new float[256];
         t[dogFeature] = 1;
         float[] mt = Vec.unit(SaeTs.mTimes(w, 64, 256, t)), mb = Vec.unit(SaeTs.mTimes(w, 64, 256, b));
-        assertArrayEquals(Vec.unit(Vec.sub(mt, mb)), TensorCodec.toFloats(ts.getVector()), 1e-5f);
+        assertArrayEquals(Vec.unit(Vec.sub(mt, mb)), TensorCodec.toFloats(VectorTensor.of(ts)), 1e-5f);
         // without the bias correction, M t is the unit input with the largest predicted effect on t: more than the decoder row's
         SteeringVector plain = mesh.vectors().buildVector(BuildVectorRequest.newBuilder().setSave(false)
                 .setSaeTs(SaeTsRecipe.newBuilder().setApproximatorId(approximator.getId()).addTargets(wf(dogFeature, 1)).setBiasScale(0)).build()).getVector();
-        assertArrayEquals(mt, TensorCodec.toFloats(plain.getVector()), 1e-5f);
+        assertArrayEquals(mt, TensorCodec.toFloats(VectorTensor.of(plain)), 1e-5f);
         SteeringVector dec = mesh.vectors().getVector(GetVectorRequest.newBuilder().setId("decoder-dog").build());
         double predictedTs = Vec.dot(mt, column(w, dogFeature)), predictedDec = Vec.dot(TensorCodec.toFloats(dec.getIntervention().getVector()), column(w, dogFeature));
         assertTrue(predictedTs >= predictedDec, predictedTs + " >= " + predictedDec);

@@ -1,5 +1,6 @@
 package steering.vector.grpc;
 
+import steering.common.steer.VectorTensor;
 import io.grpc.Status;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -125,7 +126,7 @@ class TrainedVectorLoopbackTest {
         TrainingReport t = v.getTraining();
         assertTrue(t.getHeldOutLossList().stream().mapToDouble(Double::doubleValue).min().orElseThrow() < t.getHeldOutLoss(0),
                 "held-out loss " + t.getHeldOutLossList());
-        float[] data = TensorCodec.toFloats(v.getVector());
+        float[] data = TensorCodec.toFloats(VectorTensor.of(v));
         assertEquals(64, data.length);
     }
 
