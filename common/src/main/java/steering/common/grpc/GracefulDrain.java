@@ -1,7 +1,5 @@
 package steering.common.grpc;
 
-import io.grpc.ForwardingServerCall;
-import io.grpc.ForwardingServerCallListener;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
@@ -9,7 +7,6 @@ import io.grpc.ServerInterceptor;
 import io.grpc.Status;
 
 import java.time.Duration;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Graceful shutdown for a gRPC server: counts the calls in flight and, once {@link #drain} is called, refuses new
@@ -34,51 +31,12 @@ public class GracefulDrain implements ServerInterceptor {
             }
             inFlight++;
         }
-        AtomicBoolean ended = new AtomicBoolean();
-        Runnable end = () -> {
-            if (ended.compareAndSet(false, true)) {
-                synchronized (lock) {
-                    inFlight--;
-                    lock.notifyAll();
-                }
+        return CallEnd.start(call, headers, next, () -> {
+            synchronized (lock) {
+                inFlight--;
+                lock.notifyAll();
             }
-        };
-        ServerCall<Q, R> counted = new ForwardingServerCall.SimpleForwardingServerCall<>(call) {
-            @Override
-            public void close(Status status, Metadata trailers) {
-                try {
-                    super.close(status, trailers);
-                } finally {
-                    end.run();
-                }
-            }
-        };
-        ServerCall.Listener<Q> listener;
-        try {
-            listener = next.startCall(counted, headers);
-        } catch (RuntimeException e) {
-            end.run();
-            throw e;
-        }
-        return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(listener) {
-            @Override
-            public void onCancel() {
-                try {
-                    super.onCancel();
-                } finally {
-                    end.run();
-                }
-            }
-
-            @Override
-            public void onComplete() {
-                try {
-                    super.onComplete();
-                } finally {
-                    end.run();
-                }
-            }
-        };
+        });
     }
 
     public int inFlight() {

@@ -13,6 +13,7 @@ import org.jboss.resteasy.reactive.server.ServerRequestFilter;
 import steering.common.quarkus.MeshGrpc;
 import steering.gateway.security.ApiKeyInterceptor;
 import steering.gateway.security.ApiKeys;
+import steering.gateway.security.ClientQuota;
 
 import java.util.List;
 import java.util.Optional;
@@ -44,6 +45,28 @@ public class GatewaySecurity {
         @Override
         public int getPriority() {
             return MeshGrpc.RequestLog.PRIORITY - 10;
+        }
+    }
+
+    /** gRPC: at most steering.gateway.max-calls-per-client calls of one client in flight (inside authentication). */
+    @Singleton
+    @GlobalInterceptor
+    public static class GrpcQuota implements io.grpc.ServerInterceptor, Prioritized {
+        private final ClientQuota quota;
+
+        public GrpcQuota(@ConfigProperty(name = "steering.gateway.max-calls-per-client", defaultValue = "0") int maxCallsPerClient) {
+            this.quota = new ClientQuota(maxCallsPerClient);
+        }
+
+        @Override
+        public <Q, R> io.grpc.ServerCall.Listener<Q> interceptCall(io.grpc.ServerCall<Q, R> call, io.grpc.Metadata headers,
+                                                                   io.grpc.ServerCallHandler<Q, R> next) {
+            return quota.interceptCall(call, headers, next);
+        }
+
+        @Override
+        public int getPriority() {
+            return MeshGrpc.RequestLog.PRIORITY - 20;
         }
     }
 

@@ -24,13 +24,19 @@ public final class ApiKeys {
     /** True when auth is off or one of the headers carries a configured key. */
     public boolean accepts(String authorization, String apiKeyHeader) {
         if (!enabled()) return true;
-        String presented = null;
-        if (authorization != null && authorization.regionMatches(true, 0, "Bearer ", 0, 7)) presented = authorization.substring(7).strip();
-        else if (apiKeyHeader != null) presented = apiKeyHeader.strip();
-        if (presented == null || presented.isEmpty()) return false;
+        String presented = presented(authorization, apiKeyHeader);
+        if (presented == null) return false;
         byte[] p = presented.getBytes(StandardCharsets.UTF_8);
         boolean ok = false;
         for (String k : keys) ok |= MessageDigest.isEqual(p, k.getBytes(StandardCharsets.UTF_8)); // constant time
         return ok;
+    }
+
+    /** The key a request presents ({@code Authorization: Bearer <key>}, else {@code x-api-key}), or null. */
+    static String presented(String authorization, String apiKeyHeader) {
+        String presented = null;
+        if (authorization != null && authorization.regionMatches(true, 0, "Bearer ", 0, 7)) presented = authorization.substring(7).strip();
+        else if (apiKeyHeader != null) presented = apiKeyHeader.strip();
+        return presented == null || presented.isEmpty() ? null : presented;
     }
 }
