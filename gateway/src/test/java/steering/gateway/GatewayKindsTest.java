@@ -25,6 +25,7 @@ import steering.sae.store.SaeStore;
 import steering.v1.*;
 import steering.vector.grpc.VectorServiceImpl;
 import steering.common.client.ModelClient;
+import steering.common.grpc.ChannelFactory;
 import steering.common.client.SaeClient;
 import steering.vector.registry.ApproximatorRegistry;
 import steering.vector.registry.VectorRegistry;
@@ -63,13 +64,13 @@ class GatewayKindsTest {
         Path shared = StoriesModel.shared();
         Path dir = Files.createTempDirectory("gateway-kinds");
         String modelAddress = "127.0.0.1:" + serve(stories.service()).getPort();
-        steering.common.client.ModelClient saeModel = new steering.common.client.ModelClient(modelAddress, steering.common.grpc.ChannelFactory.plaintext(), 120);
+        ModelClient saeModel = new ModelClient(modelAddress, ChannelFactory.plaintext(), 120);
         SaeStore store = new SaeStore(dir.resolve("saes"), 2);
         OperationRegistry saeOps = new OperationRegistry(1, 4, Duration.ofMinutes(10), 10);
         String saeAddress = "127.0.0.1:" + serve(new SaeServiceImpl(store, saeModel,
                 new CorpusReader(shared.resolve("data"), ReadableRoots.anywhere()), saeOps, ReadableRoots.anywhere(), 8192)).getPort();
-        ModelClient vModel = new ModelClient(modelAddress, steering.common.grpc.ChannelFactory.plaintext(), 120);
-        SaeClient vSae = new SaeClient(saeAddress, steering.common.grpc.ChannelFactory.plaintext(), 120);
+        ModelClient vModel = new ModelClient(modelAddress, ChannelFactory.plaintext(), 120);
+        SaeClient vSae = new SaeClient(saeAddress, ChannelFactory.plaintext(), 120);
         OperationRegistry vecOps = new OperationRegistry(1, 4, Duration.ofMinutes(10), 10);
         String vectorAddress = "127.0.0.1:" + serve(new VectorServiceImpl(new VectorRegistry(dir.resolve("vectors")),
                 new ApproximatorRegistry(dir.resolve("approx")), vModel, vSae, new Datasets(shared.resolve("data")), vecOps)).getPort();

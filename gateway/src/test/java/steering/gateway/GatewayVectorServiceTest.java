@@ -19,6 +19,7 @@ import steering.model.loader.ModelLoader;
 import steering.v1.*;
 import steering.vector.grpc.VectorServiceImpl;
 import steering.common.client.ModelClient;
+import steering.common.grpc.ChannelFactory;
 import steering.common.client.SaeClient;
 import steering.vector.registry.ApproximatorRegistry;
 import steering.vector.registry.VectorRegistry;
@@ -48,7 +49,7 @@ class GatewayVectorServiceTest {
             String modelAddress = "127.0.0.1:" + modelServer.getPort();
             Server vectorServer = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
                     .addService(new VectorServiceImpl(new VectorRegistry(dir.resolve("vectors")), new ApproximatorRegistry(dir.resolve("approx")),
-                            new ModelClient(modelAddress, steering.common.grpc.ChannelFactory.plaintext(), 60), new SaeClient("127.0.0.1:1", steering.common.grpc.ChannelFactory.plaintext(), 60), new Datasets(shared.resolve("data")), ops))
+                            new ModelClient(modelAddress, ChannelFactory.plaintext(), 60), new SaeClient("127.0.0.1:1", ChannelFactory.plaintext(), 60), new Datasets(shared.resolve("data")), ops))
                     .build().start();
             MeshClients mesh = new MeshClients(modelAddress, "127.0.0.1:" + vectorServer.getPort());
             Server gateway = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))

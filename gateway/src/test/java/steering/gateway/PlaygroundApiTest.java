@@ -25,6 +25,7 @@ import steering.gateway.playground.SideBySide;
 import steering.v1.*;
 import steering.vector.grpc.VectorServiceImpl;
 import steering.common.client.ModelClient;
+import steering.common.grpc.ChannelFactory;
 import steering.common.client.SaeClient;
 import steering.vector.registry.ApproximatorRegistry;
 import steering.vector.registry.VectorRegistry;
@@ -65,7 +66,7 @@ class PlaygroundApiTest {
         String modelAddress = "127.0.0.1:" + modelService.server().getPort();
         vectorServer = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
                 .addService(new VectorServiceImpl(new VectorRegistry(dir.resolve("vectors")), new ApproximatorRegistry(dir.resolve("approx")),
-                        new ModelClient(modelAddress, steering.common.grpc.ChannelFactory.plaintext(), 60), new SaeClient("127.0.0.1:1", steering.common.grpc.ChannelFactory.plaintext(), 60), new Datasets(shared.resolve("data")), ops))
+                        new ModelClient(modelAddress, ChannelFactory.plaintext(), 60), new SaeClient("127.0.0.1:1", ChannelFactory.plaintext(), 60), new Datasets(shared.resolve("data")), ops))
                 .build().start();
         mesh = new MeshClients(modelAddress, "127.0.0.1:" + vectorServer.getPort(), null);
         SteeringResolver resolver = new SteeringResolver(mesh);

@@ -3,6 +3,9 @@ package steering.gateway.fuzz;
 import ai.djl.ndarray.NDManager;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import steering.common.client.ModelClient;
+import steering.common.client.SaeClient;
+import steering.common.grpc.ChannelFactory;
 import steering.common.ops.OperationRegistry;
 import steering.gateway.eval.EmbeddingJudge;
 import steering.gateway.grpc.SteeringServiceImpl;
@@ -56,14 +59,14 @@ public final class FuzzMeshProcess {
 
         SaeStore saes = new SaeStore(dir.resolve("saes"), 4);
         saes.save(randomSae(64, 128), randomWeights(64, 128), null, true);
-        steering.common.client.ModelClient saeModel = new steering.common.client.ModelClient(modelAddress, steering.common.grpc.ChannelFactory.plaintext(), 60);
+        ModelClient saeModel = new ModelClient(modelAddress, ChannelFactory.plaintext(), 60);
         ReadableRoots roots = ReadableRoots.parse(shared + "," + dir);
         serve(Integer.parseInt(args[2]), new SaeServiceImpl(saes, saeModel, new CorpusReader(shared.resolve("data"), roots),
                 new OperationRegistry(1, 4, Duration.ofMinutes(10), 100), roots, 8192));
 
         serve(Integer.parseInt(args[3]), new VectorServiceImpl(new VectorRegistry(dir.resolve("vectors")),
-                new ApproximatorRegistry(dir.resolve("approximators")), new steering.common.client.ModelClient(modelAddress, steering.common.grpc.ChannelFactory.plaintext(), 60),
-                new steering.common.client.SaeClient("127.0.0.1:" + args[2], steering.common.grpc.ChannelFactory.plaintext(), 60), new Datasets(shared.resolve("data")),
+                new ApproximatorRegistry(dir.resolve("approximators")), new ModelClient(modelAddress, ChannelFactory.plaintext(), 60),
+                new SaeClient("127.0.0.1:" + args[2], ChannelFactory.plaintext(), 60), new Datasets(shared.resolve("data")),
                 new OperationRegistry(1, 4, Duration.ofMinutes(10), 100)));
 
         EmbeddingJudge judge = new EmbeddingJudge();
