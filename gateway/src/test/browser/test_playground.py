@@ -17,6 +17,7 @@ import urllib.request
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
@@ -90,7 +91,9 @@ def shots():
 
 
 def wait(driver, seconds=120):
-    return WebDriverWait(driver, seconds)
+    # the page re-renders parts of itself (the evaluation's buttons, the columns): an element found a moment before
+    # may be replaced before it is checked, which is a reason to look again, not a failure
+    return WebDriverWait(driver, seconds, ignored_exceptions=(StaleElementReferenceException,))
 
 
 def run_and_wait(driver):
