@@ -31,6 +31,13 @@ public final class Errors {
     /** the field path an INVALID_ARGUMENT description starts with: "inputs[3].text" in "inputs[3].text: is empty" */
     private static final Pattern LEADING_FIELD = Pattern.compile("([a-z_][a-z0-9_]*(?:\\[\\d+]|\\.[a-z_][a-z0-9_]*)*): ");
 
+    /** The field an INVALID_ARGUMENT names first ("inputs[3].text" of "inputs[3].text: is empty"); null for others. */
+    public static String leadingField(io.grpc.Status status) {
+        if (status.getCode() != Status.Code.INVALID_ARGUMENT || status.getDescription() == null) return null;
+        Matcher m = LEADING_FIELD.matcher(status.getDescription());
+        return m.lookingAt() ? m.group(1) : null;
+    }
+
     /**
      * A dependency's INVALID_ARGUMENT about a field of the request we sent it, restated about the field of our
      * caller's request that the value came from: {@code fields} gets the dependency's field path ("prompt",

@@ -51,17 +51,9 @@ public class GatewaySecurity {
     /** gRPC: at most steering.gateway.max-calls-per-client calls of one client in flight (inside authentication). */
     @Singleton
     @GlobalInterceptor
-    public static class GrpcQuota implements io.grpc.ServerInterceptor, Prioritized {
-        private final ClientQuota quota;
-
+    public static class GrpcQuota extends ClientQuota implements Prioritized {
         public GrpcQuota(@ConfigProperty(name = "steering.gateway.max-calls-per-client", defaultValue = "0") int maxCallsPerClient) {
-            this.quota = new ClientQuota(maxCallsPerClient);
-        }
-
-        @Override
-        public <Q, R> io.grpc.ServerCall.Listener<Q> interceptCall(io.grpc.ServerCall<Q, R> call, io.grpc.Metadata headers,
-                                                                   io.grpc.ServerCallHandler<Q, R> next) {
-            return quota.interceptCall(call, headers, next);
+            super(maxCallsPerClient);
         }
 
         @Override

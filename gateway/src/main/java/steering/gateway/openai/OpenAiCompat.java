@@ -27,7 +27,6 @@ public final class OpenAiCompat {
     public enum Kind { CHAT, COMPLETION }
 
     static final ObjectMapper JSON = new ObjectMapper();
-    private static final java.util.regex.Pattern PARAM = java.util.regex.Pattern.compile("([a-z_][a-z0-9_]*(?:\\[\\d+]|\\.[a-z_][a-z0-9_]*)*): ");
     private final SteeringResolver resolver;
 
     /** @param resolver resolves the optional "steering" field (registry vectors need its mesh) */
@@ -293,8 +292,8 @@ public final class OpenAiCompat {
         err.put("message", s.getDescription() == null ? s.getCode().toString() : s.getDescription());
         err.put("type", httpStatus(e) < 500 ? "invalid_request_error" : "server_error");
         // OpenAI's "param": the request field an INVALID_ARGUMENT names first
-        java.util.regex.Matcher field = PARAM.matcher(s.getDescription() == null ? "" : s.getDescription());
-        if (s.getCode() == Status.Code.INVALID_ARGUMENT && field.lookingAt()) err.put("param", field.group(1));
+        String param = Errors.leadingField(s);
+        if (param != null) err.put("param", param);
         else err.putNull("param");
         err.put("code", s.getCode().toString().toLowerCase());
         return out;

@@ -24,7 +24,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * API key when it sends one (so many pods behind one key share its quota), else its IP address. Health and
  * reflection stay open.
  */
-public final class ClientQuota implements ServerInterceptor {
+public class ClientQuota implements ServerInterceptor {
     private final int maxCallsPerClient;
     private final ConcurrentHashMap<String, AtomicInteger> inFlight = new ConcurrentHashMap<>();
 
